@@ -1,0 +1,5 @@
+//! Hot loops. Kernels take and return plain tensors; autograd lives in `ops`.
+
+pub mod elementwise;
+pub mod gemm;
+pub mod reduce;

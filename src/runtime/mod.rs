@@ -1,0 +1,7 @@
+//! Process-wide runtime: the thread pool, SIMD dispatch switch and random numbers.
+
+pub mod pool;
+pub mod rng;
+pub mod simd;
+
+pub use pool::{num_threads, par_chunks_mut, par_ranges, set_num_threads};

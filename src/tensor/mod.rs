@@ -1,0 +1,12 @@
+//! Tensor = shared storage (`Arc`) + layout (shape, strides, offset) + dtype + identity.
+
+mod dtype;
+mod layout;
+mod storage;
+#[allow(clippy::module_inception)]
+mod tensor;
+
+pub use dtype::{DType, Element, Float};
+pub use layout::{broadcast_shapes, normalize_axis, Layout};
+pub use storage::{Buffer, Storage};
+pub use tensor::{copy_layout, Tensor, TensorId};
