@@ -7,4 +7,4 @@
 
 mod tape;
 
-pub use tape::{gradient, is_recording, pop, push, record, Backward, StopRecording, Tape, TapeRef};
+pub use tape::{gradient, is_recording, pause, pop, push, record, resume, Backward, StopRecording, Tape, TapeRef};

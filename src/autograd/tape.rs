@@ -101,9 +101,19 @@ pub struct StopRecording(());
 
 impl StopRecording {
     pub fn new() -> StopRecording {
-        PAUSED.with(|p| p.set(p.get() + 1));
+        pause();
         StopRecording(())
     }
+}
+
+/// Pause recording on this thread until the matching `resume` (nests).
+pub fn pause() {
+    PAUSED.with(|p| p.set(p.get() + 1));
+}
+
+/// Undo one `pause`.
+pub fn resume() {
+    PAUSED.with(|p| p.set(p.get().saturating_sub(1)));
 }
 
 impl Default for StopRecording {
@@ -114,7 +124,7 @@ impl Default for StopRecording {
 
 impl Drop for StopRecording {
     fn drop(&mut self) {
-        PAUSED.with(|p| p.set(p.get() - 1));
+        resume();
     }
 }
 
@@ -172,8 +182,10 @@ pub fn gradient(
         &owned_nodes
     };
 
+    // Sources the tape never followed (unwatched tensors, non-trainable variables) get None.
+    let followed: Vec<TensorId> = sources.iter().copied().filter(|s| guard.tracked.contains(s)).collect();
     // Forward pass over the tape: which values depend on a source.
-    let mut leads: HashSet<TensorId> = sources.iter().copied().collect();
+    let mut leads: HashSet<TensorId> = followed.iter().copied().collect();
     let relevant: Vec<bool> = nodes
         .iter()
         .map(|n| {
@@ -185,7 +197,7 @@ pub fn gradient(
         })
         .collect();
 
-    let source_set: HashSet<TensorId> = sources.iter().copied().collect();
+    let source_set: HashSet<TensorId> = followed.iter().copied().collect();
     let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
     if let Some(seeds) = seeds {
         if seeds.len() != targets.len() {
@@ -236,7 +248,7 @@ pub fn gradient(
             }
         }
     }
-    Ok(sources.iter().map(|s| grads.get(s).cloned()).collect())
+    Ok(sources.iter().map(|s| if source_set.contains(s) { grads.get(s).cloned() } else { None }).collect())
 }
 
 fn accumulate(grads: &mut HashMap<TensorId, Tensor>, id: TensorId, g: Tensor) -> Result<()> {

@@ -1,0 +1,34 @@
+//! Python bindings (`rkeras._core`). Thin: convert arguments, release the GIL around the core
+//! call, map errors to Python exceptions. No Rust panic may reach Python: nothing here unwraps
+//! on values a user can influence.
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+mod convert;
+mod ops_core;
+mod runtime;
+mod tape;
+mod tensor;
+mod variable;
+
+
+impl From<crate::Error> for PyErr {
+    fn from(e: crate::Error) -> PyErr {
+        match e {
+            crate::Error::Shape(m) | crate::Error::Value(m) => PyValueError::new_err(m),
+            crate::Error::Type(m) => PyTypeError::new_err(m),
+            crate::Error::Index(m) => PyIndexError::new_err(m),
+        }
+    }
+}
+
+#[pymodule(gil_used = true)]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<tensor::PyTensor>()?;
+    m.add_class::<variable::PyVariable>()?;
+    m.add_class::<tape::PyTape>()?;
+    runtime::register(m)?;
+    ops_core::register(m)?;
+    Ok(())
+}

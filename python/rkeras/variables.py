@@ -1,0 +1,56 @@
+"""`Variable`: mutable state (weights) with Tensor-like operators."""
+
+from rkeras import _core
+
+
+class Variable(_core.Variable):
+    """A mutable tensor value with a fixed identity (Keras 3 signature:
+    `Variable(initializer, shape=None, dtype=None, trainable=True, name=None)`)."""
+
+    # numpy defers binary operators to ours (as TensorFlow's tensors do).
+    __array_priority__ = 100
+
+    def numpy(self):
+        return super().numpy()
+
+    def __getitem__(self, key):
+        return self.value[key]
+
+    def __len__(self):
+        return len(self.value)
+
+    def __float__(self):
+        return float(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
+    def __bool__(self):
+        return bool(self.value)
+
+
+def _install_operators():
+    from rkeras import ops
+
+    def forward(fn):
+        return lambda self, other: fn(self, other)
+
+    def reverse(fn):
+        return lambda self, other: fn(other, self)
+
+    binary = {
+        "add": ops.add,
+        "sub": ops.subtract,
+        "mul": ops.multiply,
+        "truediv": ops.divide,
+        "matmul": ops.matmul,
+    }
+    for name, fn in binary.items():
+        setattr(Variable, f"__{name}__", forward(fn))
+        setattr(Variable, f"__r{name}__", reverse(fn))
+    Variable.__neg__ = lambda self: ops.negative(self)
+    Variable.__pos__ = lambda self: self.value
+    Variable.T = property(lambda self: ops.transpose(self))
+
+
+_install_operators()
