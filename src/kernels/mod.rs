@@ -1,5 +1,6 @@
 //! Hot loops. Kernels take and return plain tensors; autograd lives in `ops`.
 
 pub mod elementwise;
+pub mod math;
 pub mod gemm;
 pub mod reduce;

@@ -4,6 +4,13 @@
 
 pub mod common;
 
+// Op families, each a folder with one module per op.
+pub mod binary;
+pub mod random;
+pub mod reduce;
+pub mod shape;
+pub mod unary;
+
 mod add;
 mod broadcast_to;
 mod cast;
@@ -29,6 +36,12 @@ pub use reshape::{reshape, reshape_to, resolve_shape};
 pub use subtract::subtract;
 pub use sum::{sum, sum_axes};
 pub use transpose::transpose;
+
+pub use binary::*;
+pub use random::*;
+pub use reduce::*;
+pub use shape::*;
+pub use unary::*;
 
 /// Helpers for op unit tests: small tensors and a central finite-difference gradient check.
 #[cfg(test)]

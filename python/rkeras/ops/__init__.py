@@ -16,6 +16,10 @@ from rkeras._core import (
     sum,
     transpose,
 )
+from rkeras.ops._binary import *  # noqa: F401,F403
+from rkeras.ops._reduce import *  # noqa: F401,F403
+from rkeras.ops._shape import *  # noqa: F401,F403
+from rkeras.ops._unary import *  # noqa: F401,F403
 
 
 def convert_to_numpy(x):

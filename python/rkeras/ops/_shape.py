@@ -1,0 +1,3 @@
+"""shape ops (bindings in src/python/ops_shape.rs)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""unary ops (bindings in src/python/ops_unary.rs)."""
+
+__all__ = []

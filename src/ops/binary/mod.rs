@@ -1,0 +1,2 @@
+//! Elementwise binary ops beyond +-*/ (power, maximum, minimum), comparisons, logical ops, where,
+//! one module per op.

@@ -1,0 +1,1 @@
+//! Random ops on the counter-based Philox generator: dropout, uniform, normal.

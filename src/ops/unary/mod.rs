@@ -1,0 +1,1 @@
+//! Elementwise unary ops (math and activations), one module per op.
