@@ -5,10 +5,10 @@
 
 from rkeras import _core
 from rkeras._core import Tensor
-from rkeras import config, ops, tree
+from rkeras import config, ops, random, tree, utils
 from rkeras.tape import GradientTape
 from rkeras.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Variable", "GradientTape", "config", "ops", "tree"]
+__all__ = ["Tensor", "Variable", "GradientTape", "config", "ops", "random", "tree", "utils"]
