@@ -187,3 +187,25 @@ def test_values_independent_of_thread_count(make):
         rkeras.config.set_num_threads(0)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one, scalar)
+
+
+def test_shuffle():
+    x = np.arange(60, dtype=np.float64).reshape(5, 4, 3)
+    y = arr(random.shuffle(x, axis=1, seed=3))
+    assert y.shape == x.shape and y.dtype == x.dtype
+    order = (y[0, :, 0] // 3).astype(int)  # source row of each shuffled slice in batch 0
+    np.testing.assert_array_equal(np.sort(order), np.arange(4))
+    np.testing.assert_array_equal(y, x[:, order, :])
+    np.testing.assert_array_equal(y, arr(random.shuffle(x, axis=-2, seed=3)))
+    long = np.arange(10_000)
+    s = arr(random.shuffle(long, seed=1))
+    assert s.dtype == np.int64
+    np.testing.assert_array_equal(np.sort(s), long)
+    assert not np.array_equal(s, long)
+    assert not np.array_equal(s, arr(random.shuffle(long, seed=2)))
+    # Each value lands in each position about equally often.
+    first = [int(arr(random.shuffle(np.arange(4), seed=k))[0]) for k in range(4000)]
+    np.testing.assert_allclose(np.bincount(first) / 4000, 0.25, atol=0.03)
+    with pytest.raises(ValueError, match="shuffle"):
+        random.shuffle(x, axis=3, seed=1)
+    finite_difference_check(lambda t: random.shuffle(t, axis=0, seed=7), [np.random.default_rng(2).normal(size=(6, 2))])

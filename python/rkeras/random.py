@@ -12,7 +12,7 @@ from rkeras import _core, config
 _MASK64 = (1 << 64) - 1
 _INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
-__all__ = ["SeedGenerator", "uniform", "normal", "truncated_normal", "randint", "dropout"]
+__all__ = ["SeedGenerator", "uniform", "normal", "truncated_normal", "randint", "dropout", "shuffle"]
 
 
 def _splitmix64(x):
@@ -126,3 +126,8 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     ones by 1 / (1 - rate). `None` entries of `noise_shape` take the input's dimension."""
     ns = None if noise_shape is None else [None if d is None else int(d) for d in noise_shape]
     return _core.random_dropout(inputs, float(rate), ns, draw_seed(seed))
+
+
+def shuffle(x, axis=0, seed=None):
+    """`x` with its slices along `axis` in a random order (the same order for every other index)."""
+    return _core.random_shuffle(x, int(axis), draw_seed(seed))

@@ -37,6 +37,13 @@ fn random_dropout(py: Python<'_>, inputs: &Bound<'_, PyAny>, rate: f64, noise_sh
     Ok(py.detach(|| ops::dropout(&x, rate, noise_shape.as_deref(), seed))?.into())
 }
 
+#[pyfunction]
+#[pyo3(signature = (x, axis, seed))]
+fn random_shuffle(py: Python<'_>, x: &Bound<'_, PyAny>, axis: isize, seed: u64) -> PyResult<PyTensor> {
+    let t = one(x)?;
+    Ok(py.detach(|| ops::shuffle(&t, axis, seed))?.into())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [
         wrap_pyfunction!(random_uniform, m)?,
@@ -44,6 +51,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(random_truncated_normal, m)?,
         wrap_pyfunction!(random_randint, m)?,
         wrap_pyfunction!(random_dropout, m)?,
+        wrap_pyfunction!(random_shuffle, m)?,
     ] {
         m.add_function(f)?;
     }

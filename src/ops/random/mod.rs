@@ -5,12 +5,14 @@
 mod dropout;
 mod normal;
 mod randint;
+mod shuffle;
 mod truncated_normal;
 mod uniform;
 
 pub use dropout::dropout;
 pub use normal::normal;
 pub use randint::randint;
+pub use shuffle::shuffle;
 pub use truncated_normal::truncated_normal;
 pub use uniform::uniform;
 
