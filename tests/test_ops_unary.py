@@ -192,3 +192,23 @@ def test_simd_and_scalar_paths_identical(name):
     nan = np.isnan(fast)
     np.testing.assert_array_equal(nan, np.isnan(slow))
     np.testing.assert_array_equal(fast[~nan].view(np.uint32), slow[~nan].view(np.uint32))
+
+
+@pytest.mark.parametrize("name,ref", [
+    ("exp", np.exp), ("log", np.log), ("log1p", np.log1p), ("expm1", np.expm1), ("tanh", np.tanh),
+    ("sigmoid", _sigmoid), ("softplus", _softplus), ("log_sigmoid", lambda x: -_softplus(-x)),
+    ("gelu", lambda x: x * _sigmoid(2 * np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+    ("gelu_exact", lambda x: 0.5 * x * np.vectorize(math.erfc, otypes=[np.float64])(-x / np.sqrt(2))),
+])
+def test_float32_accuracy_over_wide_range(name, ref):
+    """The fast float32 kernels against a float64 reference far beyond the op_test range."""
+    f = {"gelu_exact": lambda v: ops.gelu(v, approximate=False)}.get(name) or getattr(ops, name)
+    x = _edge_values()
+    x = x[np.isfinite(x)]
+    with np.errstate(all="ignore"):
+        expected = ref(x.astype(np.float64))
+    keep = np.isfinite(expected) & (np.abs(expected) < 3e38)
+    got = _np(f(x)).astype(np.float64)
+    # Relative 2e-5, absolute only below float32's normal range.
+    np.testing.assert_allclose(got[keep], expected[keep], rtol=2e-5, atol=1.2e-38)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
