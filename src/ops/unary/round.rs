@@ -30,7 +30,9 @@ fn round_float<T: Float>(x: &Tensor, decimals: i32) -> Result<Tensor> {
     if decimals == 0 {
         return unary::<T, T>(x, CHUNK_LIGHT, |v| T::from_f64(v.to_f64().round_ties_even()));
     }
-    let p = T::c(10f64.powi(decimals.abs()));
+    // Keep 10^|decimals| finite in T (beyond, every value rounds to 0 or stays as it is anyway).
+    let max_exp = T::max_value().to_f64().log10().floor() as u32;
+    let p = T::c(10f64.powi(decimals.unsigned_abs().min(max_exp) as i32));
     if decimals > 0 {
         unary::<T, T>(x, CHUNK_LIGHT, move |v| T::from_f64((v * p).to_f64().round_ties_even()) / p)
     } else {
@@ -54,5 +56,7 @@ mod tests {
         let i = Tensor::from_vec(vec![15i64, 25, -15, 7], &[4]).unwrap();
         assert_eq!(crate::ops::round(&i, -1).unwrap().to_vec::<i64>().unwrap(), vec![20, 20, -20, 10]);
         assert_eq!(crate::ops::round(&i, 2).unwrap().to_vec::<i64>().unwrap(), vec![15, 25, -15, 7]);
+        assert_eq!(crate::ops::round(&i, i32::MIN).unwrap().to_vec::<i64>().unwrap(), vec![0; 4]);
+        assert_eq!(vals(&crate::ops::round(&t64(&[1.5], &[1]), i32::MIN).unwrap())[0], 0.0);
     }
 }
