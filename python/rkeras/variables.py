@@ -49,6 +49,7 @@ def _install_operators():
         setattr(Variable, f"__{name}__", forward(fn))
         setattr(Variable, f"__r{name}__", reverse(fn))
     Variable.__neg__ = lambda self: ops.negative(self)
+    Variable.__abs__ = lambda self: ops.abs(self)
     Variable.__pos__ = lambda self: self.value
     Variable.T = property(lambda self: ops.transpose(self))
 

@@ -37,7 +37,6 @@ py_binary!(multiply, ops::multiply);
 py_binary!(divide, ops::divide);
 py_binary!(matmul, ops::matmul);
 py_unary!(negative, ops::negative);
-py_unary!(exp, ops::exp);
 
 #[pyfunction]
 #[pyo3(signature = (x, axis=None, keepdims=false))]
@@ -100,7 +99,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(divide, m)?,
         wrap_pyfunction!(matmul, m)?,
         wrap_pyfunction!(negative, m)?,
-        wrap_pyfunction!(exp, m)?,
         wrap_pyfunction!(sum, m)?,
         wrap_pyfunction!(reshape, m)?,
         wrap_pyfunction!(broadcast_to, m)?,

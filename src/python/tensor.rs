@@ -217,6 +217,10 @@ impl PyTensor {
     fn __pos__<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
         slf.clone()
     }
+    fn __abs__(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        let t = self.inner.clone();
+        Ok(py.detach(|| ops::abs(&t))?.into())
+    }
 }
 
 impl PyTensor {

@@ -7,7 +7,6 @@ from rkeras._core import (
     cast,
     convert_to_tensor,
     divide,
-    exp,
     matmul,
     multiply,
     negative,
