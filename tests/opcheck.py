@@ -52,15 +52,15 @@ def finite_difference_check(fn, xs, eps=1e-6, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(g, fd, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
 
 
-def op_test(fn, ref, arity=1, lo=-3.0, hi=3.0, grad=True, avoid=(), min_dims=0, max_dims=3,
+def op_test(fn, ref, arity=1, lo=-3.0, hi=3.0, grad=True, avoid=(), min_dims=0, max_dims=3, min_side=0,
             broadcast=True, f32_rtol=2e-5, f32_atol=1e-6, rtol=1e-10, atol=1e-12):
     """A hypothesis test of `fn` (rkeras) against `ref` (numpy) and of its gradients."""
     if arity == 1:
-        shapes = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=4).map(lambda s: (s,))
+        shapes = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=4).map(lambda s: (s,))
     elif broadcast:
-        shapes = hnp.mutually_broadcastable_shapes(num_shapes=arity, min_dims=min_dims, max_dims=max_dims, max_side=4).map(lambda b: b.input_shapes)
+        shapes = hnp.mutually_broadcastable_shapes(num_shapes=arity, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=4).map(lambda b: b.input_shapes)
     else:
-        shapes = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=4).map(lambda s: (s,) * arity)
+        shapes = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=4).map(lambda s: (s,) * arity)
 
     @st.composite
     def inputs(draw):

@@ -1,6 +1,8 @@
 //! Hot loops. Kernels take and return plain tensors; autograd lives in `ops`.
 
 pub mod elementwise;
+pub mod losses;
 pub mod math;
 pub mod gemm;
 pub mod reduce;
+pub mod softmax;
