@@ -5,4 +5,5 @@ pub mod losses;
 pub mod math;
 pub mod gemm;
 pub mod reduce;
+pub mod select;
 pub mod softmax;

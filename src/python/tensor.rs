@@ -217,6 +217,12 @@ impl PyTensor {
     fn __pos__<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
         slf.clone()
     }
+
+    /// numpy-style indexing: ints, slices (positive steps are views), None, Ellipsis, one
+    /// integer array, or a boolean mask. Parsing lives in `rkeras.ops._shape._getitem`.
+    fn __getitem__<'py>(slf: &Bound<'py, Self>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py().import("rkeras.ops._shape")?.getattr("_getitem")?.call1((slf, key))
+    }
     fn __abs__(&self, py: Python<'_>) -> PyResult<PyTensor> {
         let t = self.inner.clone();
         Ok(py.detach(|| ops::abs(&t))?.into())

@@ -1,7 +1,7 @@
 //! Tensor = shared storage (`Arc`) + layout (shape, strides, offset) + dtype + identity.
 
 mod dtype;
-mod layout;
+pub mod layout;
 mod storage;
 #[allow(clippy::module_inception)]
 mod tensor;

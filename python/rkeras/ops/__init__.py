@@ -26,8 +26,3 @@ def convert_to_numpy(x):
     import numpy as np
 
     return np.asarray(x)
-
-
-def zeros_like(x, dtype=None):
-    x = convert_to_tensor(x)
-    return convert_to_tensor(__import__("numpy").zeros(x.shape, dtype or x.dtype))
