@@ -44,10 +44,22 @@ def _install_operators():
         "mul": ops.multiply,
         "truediv": ops.divide,
         "matmul": ops.matmul,
+        "pow": ops.power,
+        "mod": ops.mod,
+        "floordiv": ops.floor_divide,
     }
     for name, fn in binary.items():
         setattr(Variable, f"__{name}__", forward(fn))
         setattr(Variable, f"__r{name}__", reverse(fn))
+    # Comparisons and bool operators: the value's (Tensor) operators, which return NotImplemented
+    # for operands that are not array-like (so `v == None` is False). Hash stays by identity.
+    def delegate(name):
+        return lambda self, other: getattr(self.value, name)(other)
+
+    for name in ("lt", "le", "gt", "ge", "eq", "ne", "and", "rand", "or", "ror", "xor", "rxor"):
+        setattr(Variable, f"__{name}__", delegate(f"__{name}__"))
+    Variable.__hash__ = object.__hash__
+    Variable.__invert__ = lambda self: ~self.value
     Variable.__neg__ = lambda self: ops.negative(self)
     Variable.__abs__ = lambda self: ops.abs(self)
     Variable.__pos__ = lambda self: self.value

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::convert::{self, pair};
+use super::ops_binary::bool_operator;
 use crate::ops;
 use crate::tensor::{DType, Element, Storage, Tensor};
 
@@ -227,6 +228,78 @@ impl PyTensor {
         let t = self.inner.clone();
         Ok(py.detach(|| ops::abs(&t))?.into())
     }
+
+    // Binary-family operators (src/ops/binary). Comparisons are elementwise and return bool
+    // tensors, so hashing is by identity (as PyTorch does).
+    fn __pow__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>, modulo: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        no_modulus(modulo)?;
+        binop(slf.py(), slf, o, ops::power)
+    }
+    fn __rpow__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>, modulo: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        no_modulus(modulo)?;
+        binop(slf.py(), o, slf, ops::power)
+    }
+    fn __mod__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::modulo)
+    }
+    fn __rmod__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), o, slf, ops::modulo)
+    }
+    fn __floordiv__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::floor_divide)
+    }
+    fn __rfloordiv__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), o, slf, ops::floor_divide)
+    }
+    fn __lt__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::less)
+    }
+    fn __le__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::less_equal)
+    }
+    fn __gt__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::greater)
+    }
+    fn __ge__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::greater_equal)
+    }
+    fn __eq__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::equal)
+    }
+    fn __ne__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binop(slf.py(), slf, o, ops::not_equal)
+    }
+    fn __hash__(slf: &Bound<'_, Self>) -> u64 {
+        slf.as_ptr() as usize as u64
+    }
+    fn __and__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        bool_operator(slf.py(), slf, o, "&", ops::logical_and)
+    }
+    fn __rand__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        bool_operator(slf.py(), o, slf, "&", ops::logical_and)
+    }
+    fn __or__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        bool_operator(slf.py(), slf, o, "|", ops::logical_or)
+    }
+    fn __ror__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        bool_operator(slf.py(), o, slf, "|", ops::logical_or)
+    }
+    fn __xor__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        bool_operator(slf.py(), slf, o, "^", ops::logical_xor)
+    }
+    fn __rxor__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        bool_operator(slf.py(), o, slf, "^", ops::logical_xor)
+    }
+    fn __invert__(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        if self.inner.dtype() != DType::Bool {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "operator ~: expected a bool tensor, received {} (use keras.ops.logical_not for other dtypes)",
+                self.inner.dtype()
+            )));
+        }
+        let t = self.inner.clone();
+        Ok(py.detach(|| ops::logical_not(&t))?.into())
+    }
 }
 
 impl PyTensor {
@@ -236,3 +309,12 @@ impl PyTensor {
 }
 
 use pyo3::types::IntoPyDict;
+
+/// `pow(t, e, m)` has no tensor meaning: a modulus argument is a TypeError.
+fn no_modulus(modulo: &Bound<'_, PyAny>) -> PyResult<()> {
+    if modulo.is_none() {
+        Ok(())
+    } else {
+        Err(pyo3::exceptions::PyTypeError::new_err("pow(): a modulus argument is not supported for tensors"))
+    }
+}
