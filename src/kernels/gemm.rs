@@ -32,8 +32,10 @@ impl<'a, T> Mat<'a, T> {
     }
 }
 
-/// Work (m·n·k) from which a single product is split across threads.
-pub const PARALLEL_MIN_WORK: usize = 1 << 18;
+/// Work (m·n·k) from which a single product is split across threads. Measured on 2 cores with
+/// benches/matmul_vs_numpy.py: up to 128³ one thread is faster (the split's overhead and the
+/// crate's per-thread packing cost more than the second core gains); from 256³ two are.
+pub const PARALLEL_MIN_WORK: usize = 1 << 22;
 
 /// `c[m×n] = a[m×k] · b[k×n]` (`+ c` when `accumulate`), with `c` row-major with row stride `ldc`.
 /// `parallel` lets the product use the pool (callers already running in parallel pass false).
