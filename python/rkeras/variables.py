@@ -10,9 +10,6 @@ class Variable(_core.Variable):
     # numpy defers binary operators to ours (as TensorFlow's tensors do).
     __array_priority__ = 100
 
-    def numpy(self):
-        return super().numpy()
-
     def __getitem__(self, key):
         return self.value[key]
 

@@ -69,6 +69,21 @@ pub mod testing {
         t.to_dtype(DType::F64).to_vec::<f64>().unwrap()
     }
 
+    /// Assert `gen` gives bit-identical values with 1 and 2 threads and on the scalar SIMD path.
+    pub fn assert_same_for_any_thread_count_and_simd_path(gen: impl Fn() -> Vec<f64>) {
+        use crate::runtime::{set_num_threads, simd};
+        set_num_threads(1);
+        let one = gen();
+        set_num_threads(2);
+        let two = gen();
+        set_num_threads(0);
+        simd::set_scalar(true);
+        let scalar = gen();
+        simd::set_scalar(false);
+        assert_eq!(one, two);
+        assert_eq!(one, scalar);
+    }
+
     /// sum(f(x) * w) with fixed weights w, so every output element matters differently.
     fn weighted(f: &impl Fn(&[Tensor]) -> Result<Tensor>, x: &[Tensor]) -> Tensor {
         let y = f(x).unwrap();

@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 
-use super::convert::{self, one, pair};
+use super::convert::{self, one};
 use super::tensor::PyTensor;
 use crate::ops;
 
@@ -91,7 +91,6 @@ fn convert_to_tensor(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: Option<&Bound<
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let _ = pair; // re-exported for the macros
     for f in [
         wrap_pyfunction!(add, m)?,
         wrap_pyfunction!(subtract, m)?,

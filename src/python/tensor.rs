@@ -302,11 +302,6 @@ impl PyTensor {
     }
 }
 
-impl PyTensor {
-    pub fn dtype_of(&self) -> DType {
-        self.inner.dtype()
-    }
-}
 
 use pyo3::types::IntoPyDict;
 

@@ -85,7 +85,6 @@ impl Backward for DropoutBackward {
 #[cfg(test)]
 mod tests {
     use crate::ops::testing::*;
-    use crate::runtime::{self, simd};
     use crate::tensor::{DType, Tensor};
 
     #[test]
@@ -134,16 +133,6 @@ mod tests {
     #[test]
     fn dropout_same_for_any_thread_count_and_simd_path() {
         let x = Tensor::ones(&[300_001], DType::F64);
-        let gen = || vals(&super::dropout(&x, 0.25, None, 5).unwrap());
-        runtime::set_num_threads(1);
-        let one = gen();
-        runtime::set_num_threads(2);
-        let two = gen();
-        runtime::set_num_threads(0);
-        simd::set_scalar(true);
-        let scalar = gen();
-        simd::set_scalar(false);
-        assert_eq!(one, two);
-        assert_eq!(one, scalar);
+        assert_same_for_any_thread_count_and_simd_path(|| vals(&super::dropout(&x, 0.25, None, 5).unwrap()));
     }
 }

@@ -39,8 +39,7 @@ pub fn uniform(shape: &[usize], minval: f64, maxval: f64, dtype: DType, seed: u6
 
 #[cfg(test)]
 mod tests {
-    use crate::ops::testing::vals;
-    use crate::runtime::{self, simd};
+    use crate::ops::testing::{assert_same_for_any_thread_count_and_simd_path, vals};
     use crate::tensor::DType;
 
     #[test]
@@ -60,16 +59,6 @@ mod tests {
     #[test]
     fn uniform_same_for_any_thread_count_and_simd_path() {
         let n = 100_003;
-        let gen = || vals(&super::uniform(&[n], 0.0, 1.0, DType::F32, 11).unwrap());
-        runtime::set_num_threads(1);
-        let one = gen();
-        runtime::set_num_threads(2);
-        let two = gen();
-        runtime::set_num_threads(0);
-        simd::set_scalar(true);
-        let scalar = gen();
-        simd::set_scalar(false);
-        assert_eq!(one, two);
-        assert_eq!(one, scalar);
+        assert_same_for_any_thread_count_and_simd_path(|| vals(&super::uniform(&[n], 0.0, 1.0, DType::F32, 11).unwrap()));
     }
 }
