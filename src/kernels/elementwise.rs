@@ -70,8 +70,9 @@ pub fn binary<A: Element, B: Element, U: Element>(
     let la = a.layout().broadcast_to(op, &shape)?;
     let lb = b.layout().broadcast_to(op, &shape)?;
     let (dims, sa, sb) = collapse(&shape, &la.strides, &lb.strides);
-    let bufa = A::buffer(a.storage()).expect("dtype checked by caller").as_slice();
-    let bufb = B::buffer(b.storage()).expect("dtype checked by caller").as_slice();
+    let mismatch = |t: &Tensor, want| crate::Error::Type(format!("{op}: expected a {want} operand, received {}", t.dtype()));
+    let bufa = A::buffer(a.storage()).ok_or_else(|| mismatch(a, A::DTYPE))?.as_slice();
+    let bufb = B::buffer(b.storage()).ok_or_else(|| mismatch(b, B::DTYPE))?.as_slice();
     let row = *dims.last().unwrap_or(&1);
     let (ra, rb) = (*sa.last().unwrap_or(&0), *sb.last().unwrap_or(&0));
     let outer = &dims[..dims.len().saturating_sub(1)];

@@ -59,8 +59,9 @@ fn matmul_typed<T: Float>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     };
     let la = a.layout().broadcast_to("matmul", &with(batch.clone(), m, k))?;
     let lb = b.layout().broadcast_to("matmul", &with(batch.clone(), k, n))?;
-    let da = T::buffer(a.storage()).expect("dtype dispatched").as_slice();
-    let db = T::buffer(b.storage()).expect("dtype dispatched").as_slice();
+    let mismatch = |t: &Tensor| crate::Error::Type(format!("matmul: expected {} operands, received {}", T::DTYPE, t.dtype()));
+    let da = T::buffer(a.storage()).ok_or_else(|| mismatch(a))?.as_slice();
+    let db = T::buffer(b.storage()).ok_or_else(|| mismatch(b))?.as_slice();
     let nd = batch.len();
     let offset = |l: &Layout, mut i: usize| {
         let mut o = l.offset;
