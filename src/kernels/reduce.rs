@@ -10,22 +10,30 @@ use crate::tensor::{Element, Tensor};
 
 const BLOCK: usize = 1 << 14;
 
+/// Fold `map(x[i])` over a contiguous run with 8 independent lanes combined by `step`, so the
+/// compiler can vectorize the loop (a single running accumulator would serialize it). Inline
+/// it into a `multiversion!` kernel to get the vector build.
+#[inline(always)]
+pub fn fold_lanes<T: Copy, U: Copy>(x: &[T], init: U, map: impl Fn(T) -> U, step: impl Fn(U, U) -> U) -> U {
+    let mut acc = [init; 8];
+    let chunks = x.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for j in 0..8 {
+            acc[j] = step(acc[j], map(c[j]));
+        }
+    }
+    let mut r = step(step(step(acc[0], acc[4]), step(acc[1], acc[5])), step(step(acc[2], acc[6]), step(acc[3], acc[7])));
+    for &v in rem {
+        r = step(r, map(v));
+    }
+    r
+}
+
 multiversion! {
-    /// Fold a contiguous run with 8 independent lanes (lets the compiler vectorize).
+    /// Fold a contiguous run with an associative `step` (vectorized lanes).
     pub fn fold_row[T: Copy, F: Fn(T, T) -> T](x: &[T], init: T, step: &F) -> T {
-        let mut acc = [init; 8];
-        let chunks = x.chunks_exact(8);
-        let rem = chunks.remainder();
-        for c in chunks {
-            for j in 0..8 {
-                acc[j] = step(acc[j], c[j]);
-            }
-        }
-        let mut r = step(step(step(acc[0], acc[4]), step(acc[1], acc[5])), step(step(acc[2], acc[6]), step(acc[3], acc[7])));
-        for &v in rem {
-            r = step(r, v);
-        }
-        r
+        fold_lanes(x, init, |v| v, step)
     }
 }
 

@@ -3,6 +3,7 @@
 //! parallel in chunks whose size depends only on the shape.
 
 use crate::kernels::math::{exp, ln};
+use crate::kernels::reduce::fold_lanes;
 use crate::multiversion;
 use crate::runtime::par_chunks_mut;
 use crate::tensor::Float;
@@ -12,19 +13,10 @@ fn rows_per_chunk(n: usize) -> usize {
     ((1 << 14) / n.max(1)).max(1)
 }
 
+/// Row maximum; a NaN anywhere makes it NaN, as numpy's reference formula does.
 #[inline(always)]
 fn row_max<T: Float>(x: &[T]) -> T {
-    // A NaN anywhere makes the row NaN, as numpy's reference formula does.
-    let mut m = T::neg_infinity();
-    for &v in x {
-        if v.is_nan() {
-            return v;
-        }
-        if v > m {
-            m = v;
-        }
-    }
-    m
+    fold_lanes(x, T::neg_infinity(), |v| v, |m, v| if m.is_nan() || !(v > m || v.is_nan()) { m } else { v })
 }
 
 /// A shift that keeps exp finite; an infinite or NaN max shifts by 0 (rows of -inf stay -inf).
@@ -40,13 +32,10 @@ fn shift<T: Float>(m: T) -> T {
 multiversion! {
     fn softmax_row[T: Float](x: &[T], y: &mut [T]) {
         let m = shift(row_max(x));
-        let mut s = T::zero();
         for (o, &v) in y.iter_mut().zip(x) {
-            let e = exp(v - m);
-            *o = e;
-            s += e;
+            *o = exp(v - m);
         }
-        let inv = T::one() / s;
+        let inv = T::one() / fold_lanes(y, T::zero(), |e| e, |a, b| a + b);
         for o in y.iter_mut() {
             *o *= inv;
         }
@@ -58,10 +47,7 @@ multiversion! {
     pub fn logsumexp_row[T: Float](x: &[T]) -> T {
         let m = row_max(x);
         let sh = shift(m);
-        let mut s = T::zero();
-        for &v in x {
-            s += exp(v - sh);
-        }
+        let s = fold_lanes(x, T::zero(), |v| exp(v - sh), |a, b| a + b);
         if m.is_nan() { m } else { ln(s) + sh }
     }
 }
