@@ -5,7 +5,7 @@
 
 from rkeras import _core
 from rkeras._core import Tensor
-from rkeras import config, ops, random, tree, utils
+from rkeras import backend, config, ops, random, tree, utils
 from rkeras.tape import GradientTape
 from rkeras.variables import Variable
 
