@@ -12,7 +12,7 @@ use super::ops_binary::bool_operator;
 use crate::ops;
 use crate::tensor::{DType, Element, Storage, Tensor};
 
-#[pyclass(name = "Tensor", module = "rkeras", frozen, weakref)]
+#[pyclass(name = "Tensor", module = "rkeras", frozen, weakref, dict)]
 pub struct PyTensor {
     pub inner: Tensor,
 }

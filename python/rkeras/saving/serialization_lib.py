@@ -133,6 +133,10 @@ def serialize_keras_object(obj):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
     if isinstance(obj, np.ndarray):
         return {"class_name": "__numpy__", "config": {"value": obj.tolist(), "dtype": str(obj.dtype)}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {"start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop), "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, tuple):
         return {"class_name": "__tuple__", "config": {"value": [serialize_keras_object(v) for v in obj]}}
     if isinstance(obj, list):
@@ -211,6 +215,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     inner = config["config"]
     if class_name == "__tuple__":
         return tuple(deserialize_keras_object(v, custom_objects, safe_mode, module_objects) for v in inner["value"])
+    if class_name == "__slice__":
+        return slice(*(deserialize_keras_object(inner[k]) for k in ("start", "stop", "step")))
+    if class_name == "__ellipsis__":
+        return Ellipsis
     if class_name == "__numpy__":
         return np.array(inner["value"], dtype=inner["dtype"])
     if class_name == "__bytes__":
@@ -282,7 +290,7 @@ def _deserialize_config_value(value, custom_objects, safe_mode, module_objects):
     """Values inside a config: tuples/numpy/lambdas are decoded here; nested objects (an
     initializer, a layer) are left as dicts for the owner's `from_config`/`__init__` to resolve
     with its own `get()` (Keras does the same), except the structural encodings above."""
-    if isinstance(value, dict) and value.get("class_name") in ("__tuple__", "__numpy__", "__bytes__"):
+    if isinstance(value, dict) and value.get("class_name") in ("__tuple__", "__numpy__", "__bytes__", "__slice__", "__ellipsis__"):
         return deserialize_keras_object(value, custom_objects, safe_mode, module_objects)
     if isinstance(value, list):
         return [_deserialize_config_value(v, custom_objects, safe_mode, module_objects) for v in value]

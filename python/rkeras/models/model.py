@@ -1,0 +1,139 @@
+"""`Model`: a Layer with training (compile/fit/evaluate/predict), summary, saving. `Model(inputs,
+outputs)` builds a functional model; subclassing `Model` gives a model defined by `call`."""
+
+import json
+
+from rkeras import ops
+from rkeras.layers.layer import Layer
+from rkeras.trainers.trainer import Trainer
+
+__all__ = ["Model"]
+
+
+def _is_functional_call(args, kwargs):
+    return ("inputs" in kwargs and "outputs" in kwargs) or (len(args) >= 2) or (len(args) == 1 and "outputs" in kwargs)
+
+
+class Model(Trainer, Layer):
+    """`Model(inputs, outputs, name=None)` or a subclass implementing `call`."""
+
+    _keras_module = "keras"
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _is_functional_call(args, kwargs):
+            from rkeras.models.functional import Functional
+
+            return Layer.__new__(Functional)
+        return Layer.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        trainable = kwargs.pop("trainable", True)
+        name = kwargs.pop("name", None)
+        dtype = kwargs.pop("dtype", None)
+        if args or kwargs:
+            unknown = dict(kwargs)
+            if args:
+                unknown["args"] = args
+            raise TypeError(f"Keyword argument(s) not understood by {type(self).__name__}: {unknown}")
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype)
+        Trainer.__init__(self)
+
+    # ----- structure -----------------------------------------------------------------------------
+    @property
+    def layers(self):
+        return self._layers
+
+    def get_layer(self, name=None, index=None):
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")
+        if index is not None:
+            layers = self.layers
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has {len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def build(self, input_shape=None):
+        """Subclassed models: run `call` once on zeros of `input_shape` (None dims -> 1) so every
+        sublayer creates its weights."""
+        if self.built:
+            return
+        if input_shape is None:
+            raise ValueError("You must provide an `input_shape` argument to build a subclassed model.")
+
+        def zeros(shape):
+            return ops.zeros(tuple(1 if d is None else d for d in shape), dtype=self.compute_dtype)
+
+        if isinstance(input_shape, dict):
+            x = {k: zeros(v) for k, v in input_shape.items()}
+        elif isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
+            x = [zeros(s) for s in input_shape]
+        else:
+            x = zeros(tuple(input_shape))
+        self.built = True
+        self._build_shapes = input_shape
+        try:
+            self(x)
+        except Exception:
+            self.built = False
+            raise
+
+    def _maybe_build(self, inputs):
+        # A subclassed model's sublayers build themselves during its first call.
+        if type(self).build is Model.build:
+            self.built = True
+        else:
+            super()._maybe_build(inputs)
+
+    # ----- summary -------------------------------------------------------------------------------
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False, layer_range=None):
+        from rkeras.utils.summary_utils import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn, expand_nested=expand_nested, show_trainable=show_trainable)
+
+    # ----- serialization -------------------------------------------------------------------------
+    def to_json(self, **kwargs):
+        from rkeras.saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_config(self):
+        # A subclassed model whose constructor takes only `name`/`trainable`/`dtype` can rebuild
+        # itself; anything else must override get_config, as in Keras.
+        import inspect
+
+        config = {"name": self.name, "trainable": self.trainable}
+        params = inspect.signature(type(self).__init__).parameters
+        extra = [p for p in params if p not in ("self", "args", "kwargs", "name", "trainable", "dtype")]
+        if extra and type(self).get_config is Model.get_config and type(self) is not Model:
+            raise NotImplementedError(
+                f"Model {type(self).__name__} has constructor arguments {extra}: override `get_config()` to return them "
+                "(and `from_config()` if needed) to serialize it."
+            )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            from rkeras.models.functional import Functional, functional_from_config
+
+            target = cls if issubclass(cls, Functional) else Functional
+            return functional_from_config(target, config, custom_objects=custom_objects)
+        return cls(**config)
+
+    # ----- weights files -------------------------------------------------------------------------
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        from rkeras.saving import weights_file
+
+        weights_file.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from rkeras.saving import weights_file
+
+        weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+

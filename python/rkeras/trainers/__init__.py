@@ -1,0 +1,1 @@
+"""Training loop machinery (compile/fit/evaluate/predict) mixed into `Model`."""
