@@ -8,6 +8,7 @@ pub mod autograd;
 pub mod runtime;
 pub mod kernels;
 pub mod ops;
+pub mod optim;
 
 #[cfg(feature = "python")]
 mod python;

@@ -2,7 +2,7 @@
 //! across assignments. Trainable variables are watched by tapes automatically.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{RwLock, RwLockWriteGuard, TryLockError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -25,8 +25,30 @@ pub struct PyVariable {
 impl PyVariable {
     /// The current value, carrying the variable's identity.
     pub fn value(&self) -> Tensor {
-        let t = self.state.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let t = match self.state.try_read() {
+            Ok(guard) => guard.clone(),
+            Err(TryLockError::Poisoned(e)) => e.into_inner().clone(),
+            // A fused optimizer update holds the write lock with the GIL released: wait for it
+            // without the GIL, or it could never take the GIL back.
+            Err(TryLockError::WouldBlock) => Python::attach(|py| py.detach(|| self.state.read().unwrap_or_else(|e| e.into_inner()).clone())),
+        };
         t.with_id(self.id, self.trainable.load(Ordering::Relaxed))
+    }
+
+    /// Write access to the stored value (see `value` for why waiting releases the GIL).
+    pub fn state_mut(&self, py: Python<'_>) -> RwLockWriteGuard<'_, Tensor> {
+        loop {
+            match self.state.try_write() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(e)) => return e.into_inner(),
+                // Wait for the holder without the GIL, then try again with it.
+                Err(TryLockError::WouldBlock) => py.detach(|| drop(self.state.write())),
+            }
+        }
+    }
+
+    pub fn name_str(&self) -> &str {
+        &self.name
     }
 
     fn set(&self, py: Python<'_>, value: &Bound<'_, PyAny>, combine: Option<fn(&Tensor, &Tensor) -> crate::Result<Tensor>>) -> PyResult<()> {
@@ -50,7 +72,7 @@ impl PyVariable {
             };
             Ok(out.contiguous())
         })?;
-        *self.state.write().unwrap_or_else(|e| e.into_inner()) = new;
+        *self.state_mut(py) = new;
         Ok(())
     }
 }

@@ -4,4 +4,4 @@ pub mod pool;
 pub mod rng;
 pub mod simd;
 
-pub use pool::{num_threads, par_chunks_mut, par_ranges, set_num_threads};
+pub use pool::{install, num_threads, par_chunks_mut, par_ranges, set_num_threads};

@@ -68,6 +68,7 @@ pub trait Element: Copy + Send + Sync + Default + PartialEq + PartialOrd + std::
     const DTYPE: DType;
     fn into_storage(buf: Arc<Buffer<Self>>) -> Storage;
     fn buffer(storage: &Storage) -> Option<&Arc<Buffer<Self>>>;
+    fn buffer_mut(storage: &mut Storage) -> Option<&mut Arc<Buffer<Self>>>;
     fn from_f64(v: f64) -> Self;
     fn to_f64(self) -> f64;
 }
@@ -80,6 +81,12 @@ macro_rules! element {
                 Storage::$variant(buf)
             }
             fn buffer(storage: &Storage) -> Option<&Arc<Buffer<Self>>> {
+                match storage {
+                    Storage::$variant(b) => Some(b),
+                    _ => None,
+                }
+            }
+            fn buffer_mut(storage: &mut Storage) -> Option<&mut Arc<Buffer<Self>>> {
                 match storage {
                     Storage::$variant(b) => Some(b),
                     _ => None,

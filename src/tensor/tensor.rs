@@ -207,6 +207,27 @@ impl Tensor {
         self.to_vec()
     }
 
+    /// The elements for writing in place: the buffer is reused when this tensor is its only
+    /// user and covers it exactly, otherwise the value is copied into a fresh buffer first
+    /// (copy on write, so other holders of the old value never see the change).
+    pub fn make_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        if T::DTYPE != self.dtype() {
+            return Err(Error::Type(format!("expected a {} tensor, received {}", T::DTYPE, self.dtype())));
+        }
+        let n = self.numel();
+        let reusable = self.layout.is_contiguous()
+            && self.layout.offset == 0
+            && self.storage.len() == n
+            && T::buffer_mut(&mut self.storage).is_some_and(|b| !b.is_foreign() && Arc::get_mut(b).is_some());
+        if !reusable {
+            let data = self.to_vec::<T>()?;
+            self.storage = T::into_storage(Arc::new(Buffer::from_vec(data)));
+            self.layout = Layout::contiguous(self.layout.shape.as_slice());
+        }
+        let buf = T::buffer_mut(&mut self.storage).and_then(Arc::get_mut).and_then(Buffer::as_mut_slice);
+        buf.ok_or_else(|| Error::Value("make_mut: buffer is not writable".into()))
+    }
+
     /// A contiguous tensor with the same value and identity (copies only when needed).
     pub fn contiguous(&self) -> Tensor {
         if self.layout.is_contiguous() {
