@@ -43,6 +43,20 @@ multiversion! {
 }
 
 multiversion! {
+    /// Softmax of one row, in place.
+    pub fn softmax_row_in_place[T: Float](x: &mut [T]) {
+        let m = shift(row_max(x));
+        for v in x.iter_mut() {
+            *v = exp(*v - m);
+        }
+        let inv = T::one() / fold_lanes(x, T::zero(), |e| e, |a, b| a + b);
+        for v in x.iter_mut() {
+            *v *= inv;
+        }
+    }
+}
+
+multiversion! {
     /// log(sum(exp(x))) of one row, stable.
     pub fn logsumexp_row[T: Float](x: &[T]) -> T {
         let m = row_max(x);
@@ -63,7 +77,7 @@ multiversion! {
 
 multiversion! {
     /// dx = y * (g - sum(g * y))
-    fn softmax_grad_row[T: Float](y: &[T], g: &[T], dx: &mut [T]) {
+    pub fn softmax_grad_row[T: Float](y: &[T], g: &[T], dx: &mut [T]) {
         let mut dot = T::zero();
         for (&a, &b) in y.iter().zip(g) {
             dot += a * b;

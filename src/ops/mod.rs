@@ -6,6 +6,7 @@ pub mod common;
 
 // Op families, each a folder with one module per op.
 pub mod binary;
+pub mod nn;
 pub mod random;
 pub mod reduce;
 pub mod shape;
@@ -36,6 +37,7 @@ pub use sum::{sum, sum_axes};
 pub use transpose::transpose;
 
 pub use binary::*;
+pub use nn::*;
 pub use random::*;
 pub use reduce::*;
 pub use shape::*;

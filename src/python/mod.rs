@@ -8,10 +8,12 @@ use pyo3::prelude::*;
 mod convert;
 mod ops_binary;
 mod ops_core;
+mod ops_nn;
 mod ops_random;
 mod ops_reduce;
 mod ops_shape;
 mod ops_unary;
+mod optim;
 mod runtime;
 mod tape;
 mod tensor;
@@ -35,10 +37,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tape::PyTape>()?;
     runtime::register(m)?;
     ops_core::register(m)?;
+    ops_nn::register(m)?;
     ops_unary::register(m)?;
     ops_binary::register(m)?;
     ops_reduce::register(m)?;
     ops_shape::register(m)?;
     ops_random::register(m)?;
+    optim::register(m)?;
     Ok(())
 }
