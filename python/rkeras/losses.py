@@ -1,0 +1,286 @@
+"""Losses with Keras 3's names, defaults and reductions.
+
+A loss function maps `(y_true, y_pred)` to one value per sample (the last axis is reduced); a
+`Loss` object then weights those values by `sample_weight` (and by a mask on `y_pred`) and
+reduces them: `"sum_over_batch_size"` (default: sum / number of values), `"sum"`,
+`"mean_with_sample_weight"` (sum / sum of weights) or `None`/`"none"`. The heavy lifting (clipped
+or from-logits crossentropies, squared/absolute errors) is one fused Rust op each.
+"""
+
+import numpy as np
+
+from rkeras import ops
+from rkeras._core import Tensor
+from rkeras.saving import serialization_lib
+from rkeras.utils.naming import to_snake_case
+
+_REDUCTIONS = (None, "none", "sum", "sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def _as_tensor(x, dtype=None):
+    """`x` as a Tensor (of `dtype` if given); Tensors of the right dtype pass through."""
+    if isinstance(x, Tensor) and (dtype is None or str(x.dtype) == dtype):
+        return x
+    return ops.convert_to_tensor(x, dtype=dtype)
+
+
+def _float_dtype(x):
+    dtype = str(getattr(x, "dtype", "float32"))
+    return dtype if dtype in ("float32", "float64") else "float32"
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Make ranks equal when they differ by a trailing axis of size 1 (Keras's rule)."""
+    r1, r2 = len(x1.shape), len(x2.shape)
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = ops.expand_dims(x2, -1)
+        else:
+            x1 = ops.squeeze(x1, -1)
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = ops.expand_dims(x1, -1)
+        else:
+            x2 = ops.squeeze(x2, -1)
+    return x1, x2
+
+
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
+    if reduction in (None, "none") or len(values.shape) == 0:
+        return values
+    total = ops.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        return ops.divide(total, ops.sum(sample_weight))
+    size = int(np.prod(values.shape))
+    return ops.divide(total, float(max(size, 1))) if size != 1 else total
+
+
+def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum_over_batch_size", dtype=None):
+    """Weight per-sample loss `values` by `sample_weight` and `mask`, then reduce."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"Invalid value for argument `reduction`. Expected one of {_REDUCTIONS}. Received: reduction={reduction!r}")
+    dtype = dtype or _float_dtype(values)
+    if sample_weight is not None:
+        sample_weight = _as_tensor(sample_weight, dtype)
+    if mask is not None:
+        mask = ops.cast(mask, dtype)
+        if reduction in ("mean", "sum_over_batch_size"):
+            # Masked entries do not count in the batch size: rescale so the mean is over valid ones.
+            valid = ops.sum(mask)
+            mask = ops.multiply(mask, ops.divide(float(int(np.prod(mask.shape))), ops.maximum(valid, 1.0)))
+        sample_weight = mask if sample_weight is None else _broadcast_multiply(*squeeze_or_expand_to_same_rank(mask, sample_weight))
+    if sample_weight is None and reduction in ("mean", "sum_over_batch_size"):
+        return ops.mean(values) if len(values.shape) else values
+    if sample_weight is not None:
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        values = _broadcast_multiply(values, sample_weight)
+    return reduce_values(values, sample_weight, reduction)
+
+
+def _broadcast_multiply(values, weights):
+    """values · weights, with weights of lower rank aligned on the leading (batch) axes."""
+    rv, rw = len(values.shape), len(weights.shape)
+    if rw < rv and tuple(weights.shape) != tuple(values.shape[rv - rw:]):
+        weights = ops.reshape(weights, tuple(weights.shape) + (1,) * (rv - rw))
+    return ops.multiply(values, weights)
+
+
+class Loss:
+    """Base class: subclasses implement `call(y_true, y_pred)` returning per-sample values."""
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"Invalid value for argument `reduction`. Expected one of {_REDUCTIONS}. Received: reduction={reduction!r}")
+        self.name = name or to_snake_case(type(self).__name__)
+        self.reduction = reduction
+        self._dtype = dtype
+
+    @property
+    def dtype(self):
+        return self._dtype or "float32"
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _as_tensor(y_pred)
+        dtype = self._dtype or _float_dtype(y_pred)
+        if str(y_pred.dtype) != dtype:
+            y_pred = ops.cast(y_pred, dtype)
+        in_mask = getattr(y_pred, "_keras_mask", None)
+        values = self.call(y_true, y_pred)
+        out_mask = getattr(values, "_keras_mask", None)
+        mask = in_mask if out_mask is None else out_mask if in_mask is None else ops.logical_and(in_mask, out_mask)
+        return reduce_weighted_values(values, sample_weight=sample_weight, mask=mask, reduction=self.reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError(f"{type(self).__name__} must implement `call(y_true, y_pred)`.")
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class LossFunctionWrapper(Loss):
+    """A `Loss` calling `fn(y_true, y_pred, **kwargs)`."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._fn_kwargs)
+        if type(self) is LossFunctionWrapper:
+            config["fn"] = serialization_lib.serialize_keras_object(self.fn)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if cls is LossFunctionWrapper and "fn" in config:
+            config["fn"] = serialization_lib.deserialize_keras_object(config["fn"])
+        return cls(**config)
+
+
+# ----- functions -------------------------------------------------------------------------------
+def _targets(y_true, y_pred):
+    y_true = _as_tensor(y_true, _float_dtype(y_pred))
+    return squeeze_or_expand_to_same_rank(y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred):
+    """mean((y_true - y_pred)², axis=-1)."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    return ops.mean_squared_error(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """mean(|y_true - y_pred|, axis=-1)."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    return ops.mean_absolute_error(y_true, y_pred)
+
+
+def _check_label_smoothing(label_smoothing):
+    if not 0.0 <= float(label_smoothing) <= 1.0:
+        raise ValueError(f"`label_smoothing` must be in [0, 1]. Received: label_smoothing={label_smoothing}")
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """-Σ y_true·log(y_pred) over `axis` (probabilities renormalized and clipped to [ε, 1-ε])."""
+    _check_label_smoothing(label_smoothing)
+    y_pred = _as_tensor(y_pred)
+    y_true = _as_tensor(y_true, _float_dtype(y_pred))
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. "
+            f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+        )
+    if label_smoothing:
+        num_classes = float(y_pred.shape[axis])
+        y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), label_smoothing / num_classes)
+    return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Categorical crossentropy with integer labels; labels equal to `ignore_class` contribute 0
+    and are masked out of the mean."""
+    y_pred = _as_tensor(y_pred)
+    labels = np.asarray(y_true)
+    if labels.dtype.kind == "f":
+        labels = labels.astype(np.int64)
+    if labels.ndim == len(y_pred.shape) and labels.shape and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if ignore_class is None:
+        return ops.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits, axis=axis)
+    valid = labels != ignore_class
+    values = ops.sparse_categorical_crossentropy(np.where(valid, labels, 0), y_pred, from_logits=from_logits, axis=axis)
+    values = ops.multiply(values, valid.astype(str(values.dtype)))
+    values._keras_mask = ops.convert_to_tensor(valid)
+    return values
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """mean over `axis` of -(y·log p + (1-y)·log(1-p)) (p clipped to [ε, 1-ε], or from logits)."""
+    _check_label_smoothing(label_smoothing)
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    if label_smoothing:
+        y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), 0.5 * label_smoothing)
+    return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
+
+
+# ----- classes ---------------------------------------------------------------------------------
+class MeanSquaredError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        _check_label_smoothing(label_smoothing)
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy", dtype=None, axis=-1):
+        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+        self.from_logits, self.ignore_class = from_logits, ignore_class
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        _check_label_smoothing(label_smoothing)
+        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+
+# Keras's short aliases.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+_CLASSES = [Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy]
+_FUNCTIONS = [mean_squared_error, mean_absolute_error, categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy]
+ALL_OBJECTS_DICT = {c.__name__: c for c in _CLASSES}
+ALL_OBJECTS_DICT.update({f.__name__: f for f in _FUNCTIONS})
+ALL_OBJECTS_DICT.update({"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error, "MAE": mean_absolute_error, "bce": binary_crossentropy, "BCE": binary_crossentropy})
+
+
+def serialize(loss):
+    return serialization_lib.serialize_keras_object(loss)
+
+
+def deserialize(config, custom_objects=None):
+    return serialization_lib.deserialize_keras_object(config, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects)
+
+
+def get(identifier):
+    """A loss from a name ("mse", "categorical_crossentropy", "MeanSquaredError"…), a config
+    dict, a `Loss` or a function. Classes are instantiated with their defaults."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = ALL_OBJECTS_DICT.get(identifier)
+    else:
+        obj = identifier
+    if isinstance(obj, type):
+        obj = obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
