@@ -1,5 +1,9 @@
 """Utilities from `keras.utils`."""
 
+from rkeras.utils.data_utils import PyDataset, Sequence
+from rkeras.utils.numerical_utils import normalize, to_categorical
+from rkeras.utils.progbar import Progbar
 from rkeras.utils.rng_utils import set_random_seed
+from rkeras.utils.sequence_utils import pad_sequences
 
-__all__ = ["set_random_seed"]
+__all__ = ["PyDataset", "Sequence", "Progbar", "normalize", "pad_sequences", "set_random_seed", "to_categorical"]

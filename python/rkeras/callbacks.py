@@ -1,0 +1,344 @@
+"""Callbacks: hooks `fit`/`evaluate`/`predict` call at the start and end of training, epochs and
+batches. `History` and `ProgbarLogger` are added by the trainer; `EarlyStopping` and
+`LambdaCallback` are for users, as in Keras 3."""
+
+import warnings
+
+import numpy as np
+
+from rkeras.utils.progbar import Progbar
+
+
+class Callback:
+    """Base class. `self.model` is the model being trained; `self.params` holds `verbose`,
+    `epochs` and `steps`."""
+
+    def __init__(self):
+        self.params = None
+        self._model = None
+
+    def set_params(self, params):
+        self.params = params
+
+    def set_model(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    # Keras 2 names for the training-batch hooks.
+    def on_batch_begin(self, batch, logs=None):
+        """Called at the start of a training batch (legacy name)."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Called at the end of a training batch (legacy name)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of an epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of an epoch with its logs (including `val_*` entries)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Called at the start of an evaluation batch."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """Called at the end of an evaluation batch."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Called at the start of a prediction batch."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """Called at the end of a prediction batch (`logs["outputs"]` holds its outputs)."""
+
+    def on_train_begin(self, logs=None):
+        """Called at the start of `fit`."""
+
+    def on_train_end(self, logs=None):
+        """Called at the end of `fit` with the last epoch's logs."""
+
+    def on_test_begin(self, logs=None):
+        """Called at the start of `evaluate` (and of validation inside `fit`)."""
+
+    def on_test_end(self, logs=None):
+        """Called at the end of `evaluate` with its logs."""
+
+    def on_predict_begin(self, logs=None):
+        """Called at the start of `predict`."""
+
+    def on_predict_end(self, logs=None):
+        """Called at the end of `predict`."""
+
+
+_HOOKS = [
+    "on_batch_begin", "on_batch_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
+    "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end", "on_train_begin",
+    "on_train_end", "on_test_begin", "on_test_end", "on_predict_begin", "on_predict_end",
+]
+
+
+class CallbackList(Callback):
+    """Calls each hook on every callback in order; adds `History` and `ProgbarLogger` on request."""
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        super().__init__()
+        if callbacks is not None and not isinstance(callbacks, (list, tuple, CallbackList)):
+            raise TypeError(f"`callbacks` must be a list of `Callback` instances. Received: callbacks={callbacks!r}")
+        self.callbacks = list(callbacks.callbacks if isinstance(callbacks, CallbackList) else callbacks or [])
+        for cb in self.callbacks:
+            if not hasattr(cb, "set_model"):
+                raise TypeError(f"Every callback must be a `rkeras.callbacks.Callback` instance. Received: {cb!r}")
+        self._history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        self._progbar = next((cb for cb in self.callbacks if isinstance(cb, ProgbarLogger)), None)
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
+        if model is not None:
+            self.set_model(model)
+        if params:
+            self.set_params(params)
+
+    def append(self, callback):
+        self.callbacks.append(callback)
+
+    def set_params(self, params):
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self._history is not None:
+            model.history = self._history
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+
+def _dispatch(name):
+    def hook(self, *args, **kwargs):
+        for cb in self.callbacks:
+            getattr(cb, name)(*args, **kwargs)
+
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(CallbackList, _name, _dispatch(_name))
+del _name
+
+
+class History(Callback):
+    """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+        self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints Keras's progress bar: per batch with verbose=1, per epoch with verbose=2."""
+
+    def __init__(self, count_mode=None):
+        super().__init__()
+        self.seen = 0
+        self.progbar = None
+        self.target = None
+        self.verbose = 1
+        self.epochs = 1
+        self._called_in_fit = False
+
+    def set_params(self, params):
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
+
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True
+
+    def on_test_begin(self, logs=None):
+        if not self._called_in_fit:
+            self._reset_progbar()
+
+    def on_predict_begin(self, logs=None):
+        self._reset_progbar()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset_progbar()
+        if self.verbose and self.epochs > 1:
+            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update(batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._called_in_fit:
+            self._update(batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._update(batch, None)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finalize(logs)
+
+    def on_test_end(self, logs=None):
+        if not self._called_in_fit:
+            self._finalize(logs)
+
+    def on_predict_end(self, logs=None):
+        self._finalize(None)
+
+    def _reset_progbar(self):
+        self.seen = 0
+        self.progbar = None
+
+    def _update(self, batch, logs):
+        if self.progbar is None:
+            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+        self.seen = batch + 1
+        if self.verbose == 1:
+            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+
+    def _finalize(self, logs):
+        if self.progbar is None:
+            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+        if self.target is None:
+            self.target = self.seen
+            self.progbar.target = self.seen
+        self.progbar.update(self.target, list((logs or {}).items()), finalize=True)
+
+
+def _monitor_direction(monitor):
+    """"max" for accuracy-like metrics, "min" for losses and errors (Keras's auto mode)."""
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    if name == "loss" or name.endswith("_loss"):
+        return "min"
+    for key in ("acc", "accuracy", "auc", "precision", "recall", "f1_score", "fbeta_score", "iou"):
+        if name == key or name.endswith("_" + key) or name.endswith(key):
+            return "max"
+    return "min"
+
+
+class EarlyStopping(Callback):
+    """Stop training when `monitor` has not improved by more than `min_delta` for `patience`
+    epochs; optionally restore the weights of the best epoch."""
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.min_delta = abs(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.", stacklevel=2)
+            mode = "auto"
+        self.mode = mode
+        direction = _monitor_direction(monitor) if mode == "auto" else mode
+        self._better = np.greater if direction == "max" else np.less
+        if direction == "min":
+            self.min_delta *= -1
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def _is_improvement(self, value, reference):
+        if reference is None:
+            return True
+        return bool(self._better(value - self.min_delta, reference))
+
+    def get_monitor_value(self, logs):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric `{self.monitor}` which is not available. Available metrics are: {','.join(logs.keys())}",
+                stacklevel=2,
+            )
+        return value
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            # The count restarts only when both the baseline and the previous best are beaten.
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`.
+    Batch hooks take `(batch, logs)`, epoch hooks `(epoch, logs)`, begin/end hooks `(logs)`."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        given = dict(kwargs)
+        given.update({
+            "on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+            "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin, "on_train_batch_end": on_train_batch_end,
+        })
+        unknown = [k for k in given if k not in _HOOKS]
+        if unknown:
+            raise ValueError(f"Unrecognized hook(s) for LambdaCallback: {unknown}. Valid hooks: {_HOOKS}")
+        for name, fn in given.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "LambdaCallback"]

@@ -1,0 +1,5 @@
+"""Bundled datasets (offline)."""
+
+from rkeras.datasets import digits
+
+__all__ = ["digits"]
