@@ -246,6 +246,8 @@ class Trainer:
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_variables)
         cb.on_train_end(logs=training_logs)
         return self.history
 
