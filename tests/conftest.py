@@ -9,3 +9,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("rkeras")
+
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_session():
+    """Every test starts with Keras's auto-naming counters at zero (`dense`, not `dense_7`)."""
+    import rkeras
+
+    rkeras.backend.clear_session()
+    yield

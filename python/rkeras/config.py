@@ -38,3 +38,10 @@ def epsilon():
 def set_epsilon(value):
     global _EPSILON
     _EPSILON = float(value)
+
+
+def enable_unsafe_deserialization():
+    """Allow `lambda`s in configs and model files to be loaded (they run stored bytecode)."""
+    from rkeras.saving.serialization_lib import enable_unsafe_deserialization as enable
+
+    enable()

@@ -148,9 +148,10 @@ class Lambda(Layer):
         return self.mask
 
     def compute_output_spec(self, *args, **kwargs):
+        from rkeras.layers.layer import _specs_from_shapes, _trace_output_spec
+
         if self._output_shape is None:
-            return super().compute_output_spec(*args, **kwargs)
-        from rkeras.layers.layer import _specs_from_shapes
+            return _trace_output_spec(self, args, kwargs)
 
         shape = self._output_shape
         if callable(shape):
@@ -160,6 +161,19 @@ class Lambda(Layer):
         else:
             shape = (args[0].shape[0],) + tuple(shape)
         return _specs_from_shapes(tuple(shape) if isinstance(shape, list) and all(d is None or isinstance(d, int) for d in shape) else shape, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        from rkeras import tree
+        from rkeras.symbolic import KerasTensor
+
+        def is_shape(s):
+            return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
+
+        if is_shape(input_shape):
+            specs = KerasTensor(tuple(input_shape), self.compute_dtype)
+        else:
+            specs = [KerasTensor(tuple(s), self.compute_dtype) for s in input_shape]
+        return tree.map_structure(lambda t: tuple(t.shape), self.compute_output_spec(specs))
 
     def get_config(self):
         config = super().get_config()

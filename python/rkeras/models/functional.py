@@ -359,6 +359,11 @@ def functional_from_config(cls, config, custom_objects=None, safe_mode=True):
 
     inputs = refs(config["input_layers"])
     outputs = refs(config["output_layers"])
+    legacy = any(nodes and not isinstance(nodes[0], dict) for nodes in (d.get("inbound_nodes") for d in config["layers"]))
+    if legacy:
+        # Keras 2 wrote every input/output list as a list, even for one tensor.
+        inputs = inputs[0] if isinstance(inputs, list) and len(inputs) == 1 else inputs
+        outputs = outputs[0] if isinstance(outputs, list) and len(outputs) == 1 else outputs
     model = cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable", True))
     return model
 

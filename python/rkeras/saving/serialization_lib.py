@@ -54,6 +54,19 @@ _MODULE_MAP = {
 }
 
 
+_UNSAFE_DESERIALIZATION = False
+
+
+def enable_unsafe_deserialization():
+    """Allow loading `lambda`s (stored bytecode) everywhere, as `safe_mode=False` does per call."""
+    global _UNSAFE_DESERIALIZATION
+    _UNSAFE_DESERIALIZATION = True
+
+
+def in_safe_mode(safe_mode=True):
+    return bool(safe_mode) and not _UNSAFE_DESERIALIZATION
+
+
 def get_custom_objects():
     """The global registry of custom objects (`{"Package>Name": obj}`), mutable as in Keras."""
     return _GLOBAL_CUSTOM_OBJECTS
@@ -224,7 +237,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     if class_name == "__bytes__":
         return inner["value"].encode("utf-8")
     if class_name == "__lambda__":
-        if safe_mode:
+        if in_safe_mode(safe_mode):
             raise ValueError(
                 "Requested the deserialization of a `lambda` object. This carries a potential risk of arbitrary "
                 "code execution and thus it is disallowed by default. If you trust the source of the saved model, "
@@ -255,6 +268,12 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
                 break
     if cls is None and module:
         cls = _module_lookup(module, class_name)
+    if cls is None and not module:
+        # Keras 2 configs name classes without a module: look in the layer and model namespaces.
+        for legacy_module in ("keras.layers", "keras.models"):
+            cls = _module_lookup(legacy_module, class_name)
+            if cls is not None:
+                break
     if cls is None:
         raise TypeError(
             f"Could not locate class '{class_name}'. Make sure custom classes are decorated with "
