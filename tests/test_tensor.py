@@ -99,3 +99,12 @@ def test_thread_settings():
     with pytest.raises(ValueError):
         rkeras.config.set_num_threads(-1)
     assert rkeras.config.simd_path() in ("avx2", "scalar")
+
+
+def test_zero_dim_arrays_of_copied_dtypes_keep_their_shape():
+    # int32/float16/bool arrays are copied on the way in; a 0-d one must stay 0-d.
+    for value in (np.asarray(np.int32(9)), np.asarray(np.float16(2.0)), np.asarray(True)):
+        assert rkeras.Tensor(value).shape == ()
+    v = rkeras.Variable(np.zeros((), np.int64))
+    v.assign(np.asarray(np.int32(9)))
+    assert int(v.numpy()) == 9

@@ -122,9 +122,12 @@ class TruncatedNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
-def compute_fans(shape):
-    """(fan_in, fan_out) as Keras: (in, out) for matrices; × receptive field for conv kernels."""
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """(fan_in, fan_out) as Keras: (in, out) for matrices; × receptive field for conv kernels;
+    or the products of the dimensions at `input_axes` and `output_axes` when both are given."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -139,7 +142,7 @@ class VarianceScaling(RandomInitializer):
     """Values with variance `scale / n` (n = fan_in, fan_out or their mean), from a truncated
     normal (σ corrected by 0.8796…), an untruncated normal, or a uniform distribution."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None, output_axes=None):
         if scale <= 0.0:
             raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -156,9 +159,11 @@ class VarianceScaling(RandomInitializer):
         self.scale = scale
         self.mode = mode
         self.distribution = distribution
+        self.input_axes = input_axes
+        self.output_axes = output_axes
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         s = self.scale / max(1.0, n)
         dtype = _dtype(dtype)
@@ -171,20 +176,20 @@ class VarianceScaling(RandomInitializer):
         return rk_random.uniform(shape, minval=-limit, maxval=limit, dtype=dtype, seed=self.seed)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, **super().get_config()}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, **super().get_config(), "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _FixedVarianceScaling(VarianceScaling):
-    """Glorot/He/Lecun: VarianceScaling with fixed arguments; their config is just the seed."""
+    """Glorot/He/Lecun: VarianceScaling with fixed scale, mode and distribution."""
 
     _args = (1.0, "fan_avg", "uniform")
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
         scale, mode, distribution = self._args
-        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed, input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        return RandomInitializer.get_config(self)
+        return {**RandomInitializer.get_config(self), "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(_FixedVarianceScaling):

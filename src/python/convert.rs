@@ -4,6 +4,7 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::IntoPyDict;
 use pyo3::types::{PyBool, PyFloat, PyInt};
 
 use numpy::{PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -137,7 +138,8 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let arr = if arr.is_c_contiguous() && aligned && native && same && target != DType::Bool {
         arr
     } else {
-        np.call_method1("ascontiguousarray", (arr, np_name))?.cast_into::<PyUntypedArray>()?
+        // A C-contiguous copy of the target dtype (`ascontiguousarray` would turn 0-d into 1-d).
+        contiguous_copy(&np, arr.as_any(), np_name)?.cast_into::<PyUntypedArray>()?
     };
     match target {
         DType::F32 => wrap_array(arr.cast::<PyArrayDyn<f32>>()?),
@@ -146,12 +148,17 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         // numpy bools are bytes that may hold values other than 0/1 (views of uint8): copy them.
         DType::Bool => {
             let a = arr.cast::<PyArrayDyn<bool>>()?;
-            let bytes = np.call_method1("ascontiguousarray", (a, "uint8"))?;
+            let bytes = contiguous_copy(&np, a.as_any(), "uint8")?;
             let bytes = bytes.cast::<PyArrayDyn<u8>>()?.readonly();
             let v: Vec<bool> = bytes.as_slice().map_err(|e| PyTypeError::new_err(e.to_string()))?.iter().map(|&b| b != 0).collect();
             Ok(Tensor::from_vec(v, a.shape())?)
         }
     }
+}
+
+fn contiguous_copy<'py>(np: &Bound<'py, PyModule>, arr: &Bound<'py, PyAny>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+    let kwargs = [("dtype", dtype), ("order", "C")].into_py_dict(np.py())?;
+    np.call_method("array", (arr,), Some(&kwargs))
 }
 
 fn np_dtype_kind(d: DType) -> u8 {

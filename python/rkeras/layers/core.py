@@ -19,10 +19,12 @@ class Dense(Layer):
 
     supports_masking = True
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if lora_rank is not None:
             raise ValueError("Dense: LoRA (`lora_rank`) is not supported by rkeras.")
+        if quantization_config is not None:
+            raise ValueError(f"Dense: quantized layers are not supported by rkeras. Received: quantization_config={quantization_config!r}")
         self.units = _positive_int(units, "units", "Dense")
         self.activation = activations.get(activation)
         self._fused_activation = _fused_name(self.activation)

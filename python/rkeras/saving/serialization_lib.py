@@ -215,7 +215,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     if isinstance(config, str):
         obj = get_registered_object(config, custom_objects, module_objects)
         if obj is None:
-            raise ValueError(f"Could not interpret serialized object: {config!r}")
+            return config  # a plain string value (e.g. `loss="mse"` in a compile config), as Keras
         return obj
     if isinstance(config, (list, tuple)):
         return [deserialize_keras_object(c, custom_objects, safe_mode, module_objects) for c in config]
