@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 
 use rayon::prelude::*;
 
@@ -29,13 +29,18 @@ extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
+/// `RKERAS_NUM_THREADS`, else the available cores. Computed once: `available_parallelism` reads
+/// cgroup files on Linux (tens of microseconds), far too slow to ask on every kernel call.
 fn default_threads() -> usize {
-    if let Some(n) = std::env::var("RKERAS_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
-        if n > 0 {
-            return n;
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        if let Some(n) = std::env::var("RKERAS_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+            if n > 0 {
+                return n;
+            }
         }
-    }
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    })
 }
 
 /// Number of threads kernels use.
