@@ -37,6 +37,10 @@ impl<'a, T> Mat<'a, T> {
 /// crate's per-thread packing cost more than the second core gains); from 256³ two are.
 pub const PARALLEL_MIN_WORK: usize = 1 << 22;
 
+/// Below `PARALLEL_MIN_WORK`, products from this much work are split by rows of `c` instead: each
+/// thread runs the single-threaded kernel on its own block of rows (no shared packing to wait on).
+pub const ROW_SPLIT_MIN_WORK: usize = 1 << 18;
+
 /// `c[m×n] = a[m×k] · b[k×n]` (`+ c` when `accumulate`), with `c` row-major with row stride `ldc`.
 /// `parallel` lets the product use the pool (callers already running in parallel pass false).
 #[allow(clippy::too_many_arguments)]
@@ -66,7 +70,19 @@ pub fn gemm<T: Float>(
         return;
     }
     let threads = pool::num_threads();
-    let par = parallel && threads > 1 && m * n * k >= PARALLEL_MIN_WORK;
+    let work = m * n * k;
+    if parallel && threads > 1 && (ROW_SPLIT_MIN_WORK..PARALLEL_MIN_WORK).contains(&work) && m >= 2 * 8 {
+        // Row blocks a multiple of 8 (the kernels' register tile height), one per thread.
+        let rows = (m.div_ceil(threads)).div_ceil(8) * 8;
+        let region = &mut c[c_offset..c_offset + (m - 1) * ldc + n];
+        pool::par_chunks_mut(region, rows * ldc, |start, block| {
+            let r0 = start / ldc;
+            let a_rows = Mat { offset: a.offset + r0 * a.rs, ..a };
+            gemm(rows.min(m - r0), n, k, a_rows, b, block, 0, ldc, accumulate, false);
+        });
+        return;
+    }
+    let par = parallel && threads > 1 && work >= PARALLEL_MIN_WORK;
     let mut call = |parallelism| {
         // SAFETY: bounds of all three matrices were checked above; `c` is uniquely borrowed.
         unsafe {

@@ -10,6 +10,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -100,17 +101,71 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
 }
 
+/// How long the calling thread spins for helpers still busy with their last chunk before it
+/// parks. Parking (and being woken by a futex) costs several microseconds, as long as a whole
+/// small kernel; spinning this briefly keeps back-to-back small kernels cheap.
+const CALLER_SPIN: Duration = Duration::from_micros(100);
+
+/// Call `f(i)` for every `i` in `0..count`, spread over the pool. The calling thread takes part
+/// (it is the one that would otherwise sleep until the pool is done): it and up to
+/// `threads - 1` helpers each take the next index from a shared counter until none is left.
+/// Which thread runs which index varies; what each index computes does not.
+fn for_each_index(count: usize, f: &(dyn Fn(usize) + Sync)) {
+    let threads = num_threads();
+    if count <= 1 || threads == 1 {
+        (0..count).for_each(f);
+        return;
+    }
+    if rayon::current_thread_index().is_some() {
+        // Already inside a parallel kernel (e.g. gemm's workers): let rayon balance the work.
+        (0..count).into_par_iter().for_each(f);
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    let helpers = (threads - 1).min(count - 1);
+    let busy = AtomicUsize::new(helpers);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= count {
+            break;
+        }
+        f(i);
+    };
+    pool().in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| {
+                work();
+                busy.fetch_sub(1, Ordering::Release);
+            });
+        }
+        work();
+        let start = Instant::now();
+        while busy.load(Ordering::Acquire) != 0 && start.elapsed() < CALLER_SPIN {
+            std::hint::spin_loop();
+        }
+    });
+}
+
+/// A raw pointer that may cross threads: `par_chunks_mut` hands each chunk to exactly one call.
+struct SharedMut<T>(*mut T);
+// SAFETY: only used to rebuild disjoint sub-slices, each touched by one thread (see below).
+unsafe impl<T: Send> Sync for SharedMut<T> {}
+
 /// Split `out` into chunks of `chunk` elements and call `f(start_index, chunk)` for each, in
 /// parallel when there is more than one chunk and more than one thread.
 pub fn par_chunks_mut<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     let chunk = chunk.max(1);
-    if out.len() <= chunk || num_threads() == 1 {
-        for (i, c) in out.chunks_mut(chunk).enumerate() {
-            f(i * chunk, c);
-        }
-        return;
-    }
-    install(|| out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i * chunk, c)));
+    let len = out.len();
+    let base = SharedMut(out.as_mut_ptr());
+    let base = &base;
+    for_each_index(len.div_ceil(chunk), &|i| {
+        let start = i * chunk;
+        let end = (start + chunk).min(len);
+        // SAFETY: `for_each_index` calls each index once, so the ranges are disjoint and inside
+        // `out`, which stays mutably borrowed for the whole call.
+        let part = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), end - start) };
+        f(start, part);
+    });
 }
 
 /// Call `f` on consecutive ranges of `0..n` of length `chunk` (the last may be shorter), in
@@ -118,11 +173,12 @@ pub fn par_chunks_mut<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &m
 pub fn par_ranges<R: Send>(n: usize, chunk: usize, f: impl Fn(Range<usize>) -> R + Sync + Send) -> Vec<R> {
     let chunk = chunk.max(1);
     let count = n.div_ceil(chunk);
-    let range = |i: usize| i * chunk..((i + 1) * chunk).min(n);
-    if count <= 1 || num_threads() == 1 {
-        return (0..count).map(|i| f(range(i))).collect();
-    }
-    install(|| (0..count).into_par_iter().map(|i| f(range(i))).collect())
+    let slots: Vec<Mutex<Option<R>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    for_each_index(count, &|i| {
+        let result = f(i * chunk..((i + 1) * chunk).min(n));
+        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    });
+    slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every range ran")).collect()
 }
 
 #[cfg(test)]
