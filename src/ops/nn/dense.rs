@@ -42,7 +42,7 @@ impl Activation {
 /// Elements of output per parallel chunk of rows.
 const CHUNK: usize = 1 << 14;
 
-fn rows_per_chunk(n: usize) -> usize {
+pub(super) fn rows_per_chunk(n: usize) -> usize {
     (CHUNK / n.max(1)).max(1)
 }
 
@@ -114,7 +114,7 @@ fn forward<T: Float>(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Ac
 
 multiversion! {
     /// row ← f(row + bias) (bias empty: none).
-    fn epilogue[T: Float](row: &mut [T], bias: &[T], act: Activation) {
+    pub(super) fn epilogue[T: Float](row: &mut [T], bias: &[T], act: Activation) {
         if !bias.is_empty() {
             for (v, &b) in row.iter_mut().zip(bias) {
                 *v += b;
@@ -132,7 +132,7 @@ multiversion! {
 
 multiversion! {
     /// dz = g·f'(y) for one row.
-    fn activation_grad[T: Float](y: &[T], g: &[T], dz: &mut [T], act: Activation) {
+    pub(super) fn activation_grad[T: Float](y: &[T], g: &[T], dz: &mut [T], act: Activation) {
         match act {
             Activation::Linear => dz.copy_from_slice(g),
             Activation::Relu => for ((d, &yv), &gv) in dz.iter_mut().zip(y).zip(g) { *d = if yv > T::zero() { gv } else { T::zero() } },
@@ -153,6 +153,37 @@ multiversion! {
     }
 }
 
+/// dz = g·f'(y) over rows of `n` (the gradient before the activation), from the saved output.
+pub(super) fn pre_activation_grad<T: Float>(g: &[T], output: &Tensor, n: usize, act: Activation) -> Result<Vec<T>> {
+    if act == Activation::Linear || n == 0 {
+        return Ok(g.to_vec());
+    }
+    let y = output.data::<T>()?;
+    let mut dz = vec![T::zero(); g.len()];
+    par_chunks_mut(&mut dz, rows_per_chunk(n) * n, |start, chunk| {
+        for (i, row) in chunk.chunks_mut(n).enumerate() {
+            let r = start / n + i;
+            activation_grad(&y[r * n..(r + 1) * n], &g[r * n..(r + 1) * n], row, act);
+        }
+    });
+    Ok(dz)
+}
+
+/// Column sums of an `m×n` row-major matrix (a bias gradient): partial sums over fixed row
+/// blocks, added in block order, so the result is the same for any thread count.
+pub(super) fn column_sums<T: Float>(dz: &[T], m: usize, n: usize) -> Vec<T> {
+    let partials = par_ranges(m, rows_per_chunk(n), |r| {
+        let mut acc = vec![T::zero(); n];
+        add_rows(&mut acc, &dz[r.start * n..r.end * n]);
+        acc
+    });
+    let mut sums = vec![T::zero(); n];
+    for p in &partials {
+        add_rows(&mut sums, p);
+    }
+    sums
+}
+
 struct DenseBackward {
     x: Tensor,
     kernel: Tensor,
@@ -167,20 +198,7 @@ impl DenseBackward {
         let g = if g.dtype() == T::DTYPE { g.clone() } else { crate::ops::cast(g, T::DTYPE)? };
         let gd = g.data::<T>()?;
         let m: usize = self.x.shape()[..self.x.ndim() - 1].iter().product();
-        let dz: Vec<T> = if self.activation == Activation::Linear || n == 0 {
-            gd.into_owned()
-        } else {
-            let y = self.output.data::<T>()?;
-            let mut dz = vec![T::zero(); gd.len()];
-            let act = self.activation;
-            par_chunks_mut(&mut dz, rows_per_chunk(n) * n.max(1), |start, chunk| {
-                for (i, row) in chunk.chunks_mut(n).enumerate() {
-                    let r = start / n + i;
-                    activation_grad(&y[r * n..(r + 1) * n], &gd[r * n..(r + 1) * n], row, act);
-                }
-            });
-            dz
-        };
+        let dz = pre_activation_grad(&gd, &self.output, n, self.activation)?;
         let dz_mat = Mat::row_major(&dz, 0, n);
         let dx = grad_if(needs[0], || {
             let mut dx = vec![T::zero(); m * k];
@@ -195,20 +213,7 @@ impl DenseBackward {
         })?;
         let mut out = vec![dx, dw];
         if self.has_bias {
-            out.push(grad_if(needs[2], || {
-                // Partial column sums over fixed row blocks, added in block order.
-                let block = rows_per_chunk(n);
-                let partials = par_ranges(m, block, |r| {
-                    let mut acc = vec![T::zero(); n];
-                    add_rows(&mut acc, &dz[r.start * n..r.end * n]);
-                    acc
-                });
-                let mut db = vec![T::zero(); n];
-                for p in &partials {
-                    add_rows(&mut db, p);
-                }
-                Tensor::from_vec(db, &[n])
-            })?);
+            out.push(grad_if(needs[2], || Tensor::from_vec(column_sums(&dz, m, n), &[n]))?);
         }
         Ok(out)
     }

@@ -1,6 +1,12 @@
 //! Fused neural-network layer ops: one call does what a layer's forward needs (and one backward
 //! node does its whole backward), instead of a chain of separately recorded ops.
 
+mod batch_norm;
+mod conv;
 mod dense;
+mod pool;
 
+pub use batch_norm::batch_norm;
+pub use conv::{conv, ConvSpec};
 pub use dense::{dense, Activation};
+pub use pool::{pool, PoolMode};

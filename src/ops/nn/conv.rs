@@ -1,0 +1,449 @@
+//! `conv(x, kernel, bias, spec, activation)`: convolution over 1 to 3 spatial dimensions in
+//! channels-last layout — x (batch, *spatial, channels), kernel (*kernel_size, channels/groups,
+//! filters) as Keras stores it — with bias and activation fused into the output pass.
+//!
+//! Forward: output rows (one per batch element and output position) are cut into tiles; each
+//! tile gathers its input windows into a small im2col scratch buffer (reused per thread) and
+//! multiplies it by the kernel with one single-threaded gemm per group; tiles run in parallel.
+//! Pointwise convolutions (1×…×1 kernel, stride 1, no padding, one group) are one gemm.
+//! Backward (one node): dz from the saved output, dbias = column sums of dz, dkernel = Σ colᵀ·dz
+//! over fixed row blocks (partials added in order: the same for any thread count), and dx =
+//! col2im(dz·kernelᵀ), one batch element per task so no two tasks touch the same dx.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::dense::{column_sums, epilogue, pre_activation_grad, rows_per_chunk, Activation};
+use crate::autograd::{record, Backward};
+use crate::error::Result;
+use crate::kernels::gemm::{gemm, Mat};
+use crate::ops::common::{grad_if, promote_float, to_float};
+use crate::runtime::{par_chunks_mut, par_ranges};
+use crate::tensor::{Float, Tensor};
+use crate::{shape_err, value_err};
+
+/// Strides, dilation, explicit (before, after) zero padding and groups, one entry per spatial dim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    pub strides: Vec<usize>,
+    pub dilation: Vec<usize>,
+    pub padding: Vec<(usize, usize)>,
+    pub groups: usize,
+}
+
+/// The shape of one convolution with the spatial dims padded to three (leading 1s).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Geom {
+    pub n: usize,
+    pub input: [usize; 3],
+    pub c: usize,
+    pub k: [usize; 3],
+    pub out: [usize; 3],
+    pub o: usize,
+    pub stride: [usize; 3],
+    pub dil: [usize; 3],
+    pub pad: [usize; 3],
+    pub groups: usize,
+}
+
+impl Geom {
+    fn cg(&self) -> usize {
+        self.c / self.groups
+    }
+    fn og(&self) -> usize {
+        self.o / self.groups
+    }
+    /// Width of one im2col row (one group): taps × channels per group.
+    fn width(&self) -> usize {
+        self.k.iter().product::<usize>() * self.cg()
+    }
+    pub(super) fn positions(&self) -> usize {
+        self.out.iter().product()
+    }
+    pub(super) fn rows(&self) -> usize {
+        self.n * self.positions()
+    }
+    pub(super) fn sample_len(&self) -> usize {
+        self.input.iter().product::<usize>() * self.c
+    }
+    fn is_pointwise(&self) -> bool {
+        self.groups == 1 && self.k == [1, 1, 1] && self.stride == [1, 1, 1] && self.pad == [0, 0, 0]
+    }
+    /// Rows per im2col tile: a scratch buffer of about 128 KiB of f32, and at least 8 tiles when
+    /// there are enough rows, so both cores get work even for a single image. Depends on the
+    /// shapes only (never on the thread count), so results do not either.
+    fn tile_rows(&self) -> usize {
+        let by_cache = (32768 / self.width().max(1)).clamp(16, 1024);
+        let by_count = self.rows().div_ceil(8).div_ceil(8) * 8;
+        by_cache.min(by_count.max(8))
+    }
+}
+
+/// Compute the geometry from shapes, checking every argument the way a layer user needs to see.
+pub(super) fn geometry(op: &str, x: &[usize], kernel: &[usize], spec: &ConvSpec) -> Result<Geom> {
+    let nd = x.len().saturating_sub(2);
+    if !(1..=3).contains(&nd) {
+        return value_err!(op, "expected an input of rank 3 to 5 (batch, *spatial, channels), received shape {x:?}");
+    }
+    if kernel.len() != x.len() {
+        return value_err!(op, "the kernel must have rank {} (*kernel_size, in_channels / groups, filters) for an input of rank {}, received kernel shape {kernel:?}", x.len(), x.len());
+    }
+    if spec.strides.len() != nd || spec.dilation.len() != nd || spec.padding.len() != nd {
+        return value_err!(op, "strides, dilation_rate and padding need {nd} entries each, received {:?}, {:?}, {:?}", spec.strides, spec.dilation, spec.padding);
+    }
+    if spec.strides.contains(&0) || spec.dilation.contains(&0) {
+        return value_err!(op, "strides and dilation_rate must be positive, received strides={:?} dilation_rate={:?}", spec.strides, spec.dilation);
+    }
+    let groups = spec.groups;
+    let (c, o, cg) = (x[nd + 1], kernel[nd + 1], kernel[nd]);
+    if groups == 0 || cg * groups != c || o % groups != 0 {
+        return shape_err!(op, "with groups={groups}, the kernel's input channels ({cg}) times groups must equal the input channels ({c}) and the filters ({o}) must be divisible by groups; received input shape {x:?} and kernel shape {kernel:?}");
+    }
+    let lead = 3 - nd;
+    let mut g = Geom { n: x[0], input: [1; 3], c, k: [1; 3], out: [1; 3], o, stride: [1; 3], dil: [1; 3], pad: [0; 3], groups };
+    for d in 0..nd {
+        let (i, k) = (x[1 + d], kernel[d]);
+        let (before, after) = spec.padding[d];
+        let span = (k.max(1) - 1) * spec.dilation[d] + 1;
+        if k == 0 || i + before + after < span {
+            return value_err!(op, "the kernel (size {k}, dilation {}) is larger than the padded input along spatial dim {d} (size {i} + padding {before}+{after}); input shape {x:?}, kernel shape {kernel:?}", spec.dilation[d]);
+        }
+        g.input[lead + d] = i;
+        g.k[lead + d] = k;
+        g.stride[lead + d] = spec.strides[d];
+        g.dil[lead + d] = spec.dilation[d];
+        g.pad[lead + d] = before;
+        g.out[lead + d] = (i + before + after - span) / spec.strides[d] + 1;
+    }
+    Ok(g)
+}
+
+thread_local! {
+    // Per-thread scratch, kept between calls (u64 so it is aligned for f32 and f64).
+    static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` on a zero-length-agnostic scratch slice of `len` elements owned by this thread.
+fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        let words = (len * std::mem::size_of::<T>()).div_ceil(8);
+        if buf.len() < words {
+            buf.resize(words, 0);
+        }
+        // SAFETY: T is f32 or f64 (any bit pattern is a valid value), the buffer holds at least
+        // `len` of them and is 8-aligned; the RefCell borrow keeps the slice unique.
+        let slice = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut T, len) };
+        f(slice)
+    })
+}
+
+/// Call `f(tap, input_offset)` for each kernel tap of output row `r`: `input_offset` is the
+/// index of that tap's first channel in `x` (or None where the tap falls into the padding).
+#[inline]
+pub(super) fn for_each_tap(g: &Geom, r: usize, mut f: impl FnMut(usize, Option<usize>)) {
+    let p = g.positions();
+    let (n, q) = (r / p, r % p);
+    let o2 = q % g.out[2];
+    let o1 = (q / g.out[2]) % g.out[1];
+    let o0 = q / (g.out[2] * g.out[1]);
+    let origin = |o: usize, d: usize| (o * g.stride[d]) as isize - g.pad[d] as isize;
+    let (b0, b1, b2) = (origin(o0, 0), origin(o1, 1), origin(o2, 2));
+    let base = n * g.sample_len();
+    let mut tap = 0;
+    for a in 0..g.k[0] {
+        let i0 = b0 + (a * g.dil[0]) as isize;
+        for b in 0..g.k[1] {
+            let i1 = b1 + (b * g.dil[1]) as isize;
+            for c in 0..g.k[2] {
+                let i2 = b2 + (c * g.dil[2]) as isize;
+                let inside = i0 >= 0 && i1 >= 0 && i2 >= 0 && (i0 as usize) < g.input[0] && (i1 as usize) < g.input[1] && (i2 as usize) < g.input[2];
+                let at = inside.then(|| base + (((i0 as usize) * g.input[1] + i1 as usize) * g.input[2] + i2 as usize) * g.c);
+                f(tap, at);
+                tap += 1;
+            }
+        }
+    }
+}
+
+/// Gather the input windows of rows `rows` (group `grp`) into `col`, one row of `width` each.
+fn im2col<T: Float>(x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, col: &mut [T]) {
+    let (cg, width) = (g.cg(), g.width());
+    for (i, r) in rows.enumerate() {
+        let dst = &mut col[i * width..(i + 1) * width];
+        for_each_tap(g, r, |tap, at| {
+            let seg = &mut dst[tap * cg..(tap + 1) * cg];
+            match at {
+                Some(at) => seg.copy_from_slice(&x[at + grp * cg..at + (grp + 1) * cg]),
+                None => seg.fill(T::zero()),
+            }
+        });
+    }
+}
+
+/// The inverse scatter: add each row of `col` back onto the input positions it was gathered
+/// from. `dx` is the gradient of the batch element all of `rows` belong to (`first` = its offset).
+fn col2im_add<T: Float>(col: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, dx: &mut [T], first: usize) {
+    let (cg, width) = (g.cg(), g.width());
+    for (i, r) in rows.enumerate() {
+        let src = &col[i * width..(i + 1) * width];
+        for_each_tap(g, r, |tap, at| {
+            if let Some(at) = at {
+                let at = at - first + grp * cg;
+                for (d, &s) in dx[at..at + cg].iter_mut().zip(&src[tap * cg..(tap + 1) * cg]) {
+                    *d += s;
+                }
+            }
+        });
+    }
+}
+
+/// Kernel columns of group `grp`: a (width × filters/groups) view of the (width × filters) kernel.
+fn group_kernel<'a, T>(w: &'a [T], g: &Geom, grp: usize) -> Mat<'a, T> {
+    Mat { data: w, offset: grp * g.og(), rs: g.o, cs: 1 }
+}
+
+pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: Activation) -> Result<Tensor> {
+    let g = geometry("conv", x.shape(), kernel.shape(), spec)?;
+    if let Some(b) = bias {
+        if b.shape() != [g.o] {
+            return shape_err!("conv", "the bias must have shape [{}] (one per filter), received {:?}", g.o, b.shape());
+        }
+    }
+    let (x, kernel) = promote_float(x, kernel)?;
+    let bias = match bias {
+        Some(b) => Some(if b.dtype() == x.dtype() { b.clone() } else { crate::ops::cast(&to_float(b)?, x.dtype())? }),
+        None => None,
+    };
+    let nd = x.ndim() - 2;
+    let mut out_shape = vec![g.n];
+    out_shape.extend_from_slice(&g.out[3 - nd..]);
+    out_shape.push(g.o);
+    let out = crate::dispatch_float!(x.dtype(), "conv", |T| {
+        let out = forward::<T>(&x.data::<T>()?, &kernel.data::<T>()?, bias.as_ref().map(|b| b.data::<T>()).transpose()?.as_deref(), &g, activation);
+        Tensor::from_vec(out, &out_shape)?
+    });
+    let mut inputs = vec![&x, &kernel];
+    if let Some(b) = &bias {
+        inputs.push(b);
+    }
+    record(&inputs, &out, || Arc::new(ConvBackward { x: x.clone(), kernel: kernel.clone(), output: out.clone(), geom: g, activation, has_bias: bias.is_some() }));
+    Ok(out)
+}
+
+fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activation) -> Vec<T> {
+    let (rows, o) = (g.rows(), g.o);
+    let mut out = vec![T::zero(); rows * o];
+    if rows == 0 || o == 0 {
+        return out;
+    }
+    let fused = bias.is_some() || act != Activation::Linear;
+    let bias = bias.unwrap_or(&[]);
+    if g.is_pointwise() {
+        gemm(rows, o, g.c, Mat::row_major(x, 0, g.c), Mat::row_major(w, 0, o), &mut out, 0, o, false, true);
+        if fused {
+            par_chunks_mut(&mut out, rows_per_chunk(o) * o, |_, chunk| chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act)));
+        }
+        return out;
+    }
+    let (tile, width, og) = (g.tile_rows(), g.width(), g.og());
+    par_chunks_mut(&mut out, tile * o, |start, chunk| {
+        let r0 = start / o;
+        let m = chunk.len() / o;
+        with_scratch(m * width, |col: &mut [T]| {
+            for grp in 0..g.groups {
+                im2col(x, g, r0..r0 + m, grp, col);
+                gemm(m, og, width, Mat::row_major(col, 0, width), group_kernel(w, g, grp), chunk, grp * og, o, false, false);
+            }
+        });
+        if fused {
+            chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
+        }
+    });
+    out
+}
+
+struct ConvBackward {
+    x: Tensor,
+    kernel: Tensor,
+    output: Tensor,
+    geom: Geom,
+    activation: Activation,
+    has_bias: bool,
+}
+
+impl ConvBackward {
+    fn grads<T: Float>(&self, g_out: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let g = &self.geom;
+        let (rows, o, width, og) = (g.rows(), g.o, g.width(), g.og());
+        let g_out = if g_out.dtype() == T::DTYPE { g_out.clone() } else { crate::ops::cast(g_out, T::DTYPE)? };
+        let dz = pre_activation_grad(&g_out.data::<T>()?, &self.output, o, self.activation)?;
+        let x = self.x.data::<T>()?;
+        let w = self.kernel.data::<T>()?;
+        let tile = g.tile_rows();
+
+        let dx = grad_if(needs[0], || {
+            let mut dx = vec![T::zero(); x.len()];
+            if g.is_pointwise() {
+                gemm(rows, g.c, o, Mat::row_major(&dz, 0, o), Mat::row_major(&w, 0, o).t(), &mut dx, 0, g.c, false, true);
+            } else if rows > 0 && o > 0 {
+                let (positions, sample) = (g.positions(), g.sample_len());
+                par_chunks_mut(&mut dx, sample.max(1), |first, dxs| {
+                    let n = first / sample.max(1);
+                    with_scratch(tile * width, |dcol: &mut [T]| {
+                        let mut r0 = n * positions;
+                        while r0 < (n + 1) * positions {
+                            let m = tile.min((n + 1) * positions - r0);
+                            for grp in 0..g.groups {
+                                let dz_tile = Mat { data: &dz[..], offset: r0 * o + grp * og, rs: o, cs: 1 };
+                                gemm(m, width, og, dz_tile, group_kernel(&w, g, grp).t(), dcol, 0, width, false, false);
+                                col2im_add(dcol, g, r0..r0 + m, grp, dxs, first);
+                            }
+                            r0 += m;
+                        }
+                    });
+                });
+            }
+            Tensor::from_vec(dx, self.x.shape())
+        })?;
+
+        let dw = grad_if(needs[1], || {
+            let mut dw = vec![T::zero(); width * o];
+            if g.is_pointwise() {
+                gemm(g.c, o, rows, Mat::row_major(&x, 0, g.c).t(), Mat::row_major(&dz, 0, o), &mut dw, 0, o, false, true);
+            } else if rows > 0 {
+                // At most ~16 fixed blocks of whole tiles; each sums its tiles into its own partial.
+                let block = rows.div_ceil(16).div_ceil(tile).max(1) * tile;
+                let partials = par_ranges(rows, block, |range| {
+                    let mut part = vec![T::zero(); width * o];
+                    with_scratch(tile * width, |col: &mut [T]| {
+                        let mut r0 = range.start;
+                        while r0 < range.end {
+                            let m = tile.min(range.end - r0);
+                            for grp in 0..g.groups {
+                                im2col(&x, g, r0..r0 + m, grp, col);
+                                let dz_tile = Mat { data: &dz[..], offset: r0 * o + grp * og, rs: o, cs: 1 };
+                                gemm(width, og, m, Mat::row_major(col, 0, width).t(), dz_tile, &mut part, grp * og, o, true, false);
+                            }
+                            r0 += m;
+                        }
+                    });
+                    part
+                });
+                for p in &partials {
+                    for (d, &v) in dw.iter_mut().zip(p) {
+                        *d += v;
+                    }
+                }
+            }
+            Tensor::from_vec(dw, self.kernel.shape())
+        })?;
+
+        let mut grads = vec![dx, dw];
+        if self.has_bias {
+            grads.push(grad_if(needs[2], || Tensor::from_vec(column_sums(&dz, rows, o), &[o]))?);
+        }
+        Ok(grads)
+    }
+}
+
+impl Backward for ConvBackward {
+    fn name(&self) -> &'static str {
+        "conv"
+    }
+    fn backward(&self, g: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        crate::dispatch_float!(self.x.dtype(), "conv", |T| self.grads::<T>(g, needs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::*;
+
+    fn spec(nd: usize, stride: usize, dil: usize, pad: (usize, usize), groups: usize) -> ConvSpec {
+        ConvSpec { strides: vec![stride; nd], dilation: vec![dil; nd], padding: vec![pad; nd], groups }
+    }
+
+    /// Direct 2-D convolution by definition (NHWC, kernel (kh, kw, c/groups, o)).
+    fn naive2d(x: &Tensor, w: &Tensor, s: &ConvSpec) -> Vec<f64> {
+        let (xs, ws) = (x.shape(), w.shape());
+        let (n, h, wd, c) = (xs[0], xs[1], xs[2], xs[3]);
+        let (kh, kw, cg, o) = (ws[0], ws[1], ws[2], ws[3]);
+        let og = o / s.groups;
+        let (xv, wv) = (vals(x), vals(w));
+        let oh = (h + s.padding[0].0 + s.padding[0].1 - (kh - 1) * s.dilation[0] - 1) / s.strides[0] + 1;
+        let ow = (wd + s.padding[1].0 + s.padding[1].1 - (kw - 1) * s.dilation[1] - 1) / s.strides[1] + 1;
+        let mut out = vec![0.0; n * oh * ow * o];
+        for b in 0..n {
+            for i in 0..oh {
+                for j in 0..ow {
+                    for f in 0..o {
+                        let grp = f / og;
+                        let mut acc = 0.0;
+                        for a in 0..kh {
+                            for bb in 0..kw {
+                                let y = (i * s.strides[0] + a * s.dilation[0]) as isize - s.padding[0].0 as isize;
+                                let xx = (j * s.strides[1] + bb * s.dilation[1]) as isize - s.padding[1].0 as isize;
+                                if y < 0 || xx < 0 || y as usize >= h || xx as usize >= wd {
+                                    continue;
+                                }
+                                for ci in 0..cg {
+                                    acc += xv[((b * h + y as usize) * wd + xx as usize) * c + grp * cg + ci] * wv[((a * kw + bb) * cg + ci) * o + f];
+                                }
+                            }
+                        }
+                        out[((b * oh + i) * ow + j) * o + f] = acc;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn conv2d_matches_the_definition() {
+        for (stride, dil, pad, groups, k) in [(1, 1, (0, 0), 1, 3), (2, 1, (1, 1), 1, 3), (1, 2, (2, 1), 1, 2), (2, 1, (0, 1), 2, 3), (1, 1, (0, 0), 1, 1), (3, 1, (1, 0), 4, 2)] {
+            let s = spec(2, stride, dil, pad, groups);
+            let x = rand64(&[2, 7, 6, 4], 1);
+            let w = rand64(&[k, k, 4 / groups, 8], 2);
+            let got = vals(&conv(&x, &w, None, &s, Activation::Linear).unwrap());
+            let want = naive2d(&x, &w, &s);
+            assert_eq!(got.len(), want.len());
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-12, "{s:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn conv_gradients_1d_2d_3d() {
+        check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(1, 2, 1, (1, 1), 1), Activation::Tanh), &[rand64(&[2, 7, 3], 3), rand64(&[3, 3, 2], 4), rand64(&[2], 5)]);
+        check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 2, (1, 2), 2), Activation::Sigmoid), &[rand64(&[2, 5, 6, 4], 6), rand64(&[2, 2, 2, 4], 7), rand64(&[4], 8)]);
+        check_grads(|t| conv(&t[0], &t[1], None, &spec(3, 1, 1, (0, 1), 1), Activation::Linear), &[rand64(&[1, 3, 3, 4, 2], 9), rand64(&[2, 2, 2, 2, 3], 10)]);
+        // Pointwise: straight gemm.
+        check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 1, (0, 0), 1), Activation::Linear), &[rand64(&[2, 3, 3, 4], 11), rand64(&[1, 1, 4, 3], 12), rand64(&[3], 13)]);
+    }
+
+    #[test]
+    fn conv_is_the_same_for_any_thread_count() {
+        let x = rand64(&[5, 12, 11, 3], 14);
+        let w = rand64(&[3, 3, 3, 8], 15);
+        let b = rand64(&[8], 16);
+        let s = spec(2, 1, 1, (1, 1), 1);
+        assert_same_for_any_thread_count_and_simd_path(|| {
+            let grads = analytic_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &s, Activation::Relu), &[x.clone(), w.clone(), b.clone()]);
+            grads.iter().flat_map(vals).collect()
+        });
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        let x = rand64(&[1, 4, 4, 2], 1);
+        assert!(conv(&x, &rand64(&[5, 5, 2, 3], 2), None, &spec(2, 1, 1, (0, 0), 1), Activation::Linear).is_err());
+        assert!(conv(&x, &rand64(&[3, 3, 3, 3], 2), None, &spec(2, 1, 1, (0, 0), 1), Activation::Linear).is_err());
+        assert!(conv(&x, &rand64(&[3, 3, 2, 3], 2), None, &spec(2, 0, 1, (0, 0), 1), Activation::Linear).is_err());
+        assert!(conv(&rand64(&[4, 2], 1), &rand64(&[3, 2], 2), None, &spec(0, 1, 1, (0, 0), 1), Activation::Linear).is_err());
+        assert!(conv(&x, &rand64(&[3, 3, 2, 3], 2), Some(&rand64(&[2], 3)), &spec(2, 1, 1, (0, 0), 1), Activation::Linear).is_err());
+    }
+}

@@ -1,0 +1,278 @@
+//! `max_pool` / `avg_pool` over 1 to 3 spatial dimensions, channels last, with explicit
+//! (before, after) padding. Windows reuse the convolution's geometry (`conv::for_each_tap`), so
+//! padding and strides mean exactly what they mean there. As TensorFlow (and so Keras), padded
+//! positions never win a max and do not count in an average.
+//!
+//! Each output row (batch element × output position) is a loop over the window's taps with an
+//! inner loop over contiguous channels, which vectorizes; rows run in parallel. Max pooling keeps
+//! the winning tap per output element when a tape records, and backward adds each gradient at
+//! that tap; both backwards run one batch element per task (windows may overlap).
+
+use std::sync::Arc;
+
+use super::conv::{for_each_tap, geometry, ConvSpec, Geom};
+use crate::autograd::{is_recording, record, Backward};
+use crate::error::Result;
+use crate::ops::common::to_float;
+use crate::runtime::par_chunks_mut;
+use crate::tensor::{DType, Float, Tensor};
+use crate::value_err;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolMode {
+    Max,
+    Average,
+}
+
+/// Output rows per parallel task: about 16K output elements.
+fn rows_per_task(c: usize) -> usize {
+    ((1 << 14) / c.max(1)).max(1)
+}
+
+pub fn pool(x: &Tensor, pool_size: &[usize], strides: &[usize], padding: &[(usize, usize)], mode: PoolMode) -> Result<Tensor> {
+    let op = if mode == PoolMode::Max { "max_pool" } else { "average_pool" };
+    if pool_size.contains(&0) {
+        return value_err!(op, "pool_size must be positive, received {pool_size:?}");
+    }
+    let x = to_float(x)?;
+    let c = *x.shape().last().unwrap_or(&0);
+    let mut window = pool_size.to_vec();
+    window.extend([1, c]);
+    let spec = ConvSpec { strides: strides.to_vec(), dilation: vec![1; pool_size.len()], padding: padding.to_vec(), groups: c.max(1) };
+    if x.ndim() != pool_size.len() + 2 {
+        return value_err!(op, "expected an input of rank {} (batch, *spatial, channels) for pool_size {pool_size:?}, received shape {:?}", pool_size.len() + 2, x.shape());
+    }
+    // As a depthwise geometry (one channel per group), so each tap's offset addresses channel 0.
+    let mut g = geometry(op, x.shape(), &window, &spec)?;
+    g.groups = 1;
+    g.o = c;
+    let nd = pool_size.len();
+    let mut out_shape = vec![g.n];
+    out_shape.extend_from_slice(&g.out[3 - nd..]);
+    out_shape.push(c);
+    let keep_argmax = mode == PoolMode::Max && is_recording();
+    let (out, argmax) = crate::dispatch_float!(x.dtype(), op, |T| {
+        let (out, argmax) = forward::<T>(&x.data::<T>()?, &g, mode, keep_argmax);
+        (Tensor::from_vec(out, &out_shape)?, argmax)
+    });
+    record(&[&x], &out, || Arc::new(PoolBackward { dtype: x.dtype(), input_shape: x.shape().to_vec(), geom: g, mode, argmax }));
+    Ok(out)
+}
+
+fn forward<T: Float>(x: &[T], g: &Geom, mode: PoolMode, keep_argmax: bool) -> (Vec<T>, Vec<u32>) {
+    let c = g.c;
+    let mut out = vec![T::zero(); g.rows() * c];
+    let mut argmax = vec![0u32; if keep_argmax { out.len() } else { 0 }];
+    if out.is_empty() {
+        return (out, argmax);
+    }
+    let chunk = rows_per_task(c) * c;
+    match mode {
+        PoolMode::Average => par_chunks_mut(&mut out, chunk, |start, rows| {
+            for (i, row) in rows.chunks_mut(c).enumerate() {
+                let mut count = 0usize;
+                for_each_tap(g, start / c + i, |_, at| {
+                    if let Some(at) = at {
+                        count += 1;
+                        for (o, &v) in row.iter_mut().zip(&x[at..at + c]) {
+                            *o += v;
+                        }
+                    }
+                });
+                let scale = T::one() / T::from(count.max(1)).expect("count fits");
+                row.iter_mut().for_each(|o| *o *= scale);
+            }
+        }),
+        PoolMode::Max if !keep_argmax => par_chunks_mut(&mut out, chunk, |start, rows| {
+            for (i, row) in rows.chunks_mut(c).enumerate() {
+                row.fill(T::neg_infinity());
+                for_each_tap(g, start / c + i, |_, at| {
+                    if let Some(at) = at {
+                        for (o, &v) in row.iter_mut().zip(&x[at..at + c]) {
+                            // `!(v <= o)` also lets a NaN through, as a max should.
+                            if !(v <= *o) {
+                                *o = v;
+                            }
+                        }
+                    }
+                });
+            }
+        }),
+        PoolMode::Max => {
+            // Output and winning taps side by side: one task fills both for its rows.
+            let mut pairs: Vec<(T, u32)> = vec![(T::neg_infinity(), 0); out.len()];
+            par_chunks_mut(&mut pairs, chunk, |start, rows| {
+                for (i, row) in rows.chunks_mut(c).enumerate() {
+                    for_each_tap(g, start / c + i, |tap, at| {
+                        if let Some(at) = at {
+                            for (o, &v) in row.iter_mut().zip(&x[at..at + c]) {
+                                if !(v <= o.0) {
+                                    *o = (v, tap as u32);
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+            for ((o, a), (v, t)) in out.iter_mut().zip(argmax.iter_mut()).zip(pairs) {
+                *o = v;
+                *a = t;
+            }
+        }
+    }
+    (out, argmax)
+}
+
+struct PoolBackward {
+    dtype: DType,
+    input_shape: Vec<usize>,
+    geom: Geom,
+    mode: PoolMode,
+    argmax: Vec<u32>,
+}
+
+impl PoolBackward {
+    fn grads<T: Float>(&self, grad: &Tensor) -> Result<Tensor> {
+        let g = &self.geom;
+        let c = g.c;
+        let grad = if grad.dtype() == T::DTYPE { grad.clone() } else { crate::ops::cast(grad, T::DTYPE)? };
+        let gd = grad.data::<T>()?;
+        let sample = g.sample_len();
+        let positions = g.positions();
+        let mut dx = vec![T::zero(); self.input_shape.iter().product()];
+        if sample > 0 {
+            par_chunks_mut(&mut dx, sample, |first, dxs| {
+                let n = first / sample;
+                for r in n * positions..(n + 1) * positions {
+                    let gr = &gd[r * c..(r + 1) * c];
+                    match self.mode {
+                        PoolMode::Max => {
+                            let win = &self.argmax[r * c..(r + 1) * c];
+                            for_each_tap(g, r, |tap, at| {
+                                if let Some(at) = at {
+                                    let d = &mut dxs[at - first..at - first + c];
+                                    for ch in 0..c {
+                                        if win[ch] as usize == tap {
+                                            d[ch] += gr[ch];
+                                        }
+                                    }
+                                }
+                            });
+                        }
+                        PoolMode::Average => {
+                            let mut count = 0usize;
+                            for_each_tap(g, r, |_, at| count += at.is_some() as usize);
+                            let scale = T::one() / T::from(count.max(1)).expect("count fits");
+                            for_each_tap(g, r, |_, at| {
+                                if let Some(at) = at {
+                                    for (d, &v) in dxs[at - first..at - first + c].iter_mut().zip(gr) {
+                                        *d += v * scale;
+                                    }
+                                }
+                            });
+                        }
+                    }
+                }
+            });
+        }
+        Tensor::from_vec(dx, &self.input_shape)
+    }
+}
+
+impl Backward for PoolBackward {
+    fn name(&self) -> &'static str {
+        if self.mode == PoolMode::Max {
+            "max_pool"
+        } else {
+            "average_pool"
+        }
+    }
+    fn backward(&self, g: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        Ok(vec![Some(crate::dispatch_float!(self.dtype, self.name(), |T| self.grads::<T>(g)?))])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::*;
+
+    /// Direct 2-D pooling by definition.
+    fn naive2d(x: &Tensor, k: usize, s: usize, pad: (usize, usize), mode: PoolMode) -> Vec<f64> {
+        let xs = x.shape();
+        let (n, h, w, c) = (xs[0], xs[1], xs[2], xs[3]);
+        let xv = vals(x);
+        let oh = (h + pad.0 + pad.1 - k) / s + 1;
+        let ow = (w + pad.0 + pad.1 - k) / s + 1;
+        let mut out = Vec::new();
+        for b in 0..n {
+            for i in 0..oh {
+                for j in 0..ow {
+                    for ch in 0..c {
+                        let mut vs = Vec::new();
+                        for a in 0..k {
+                            for bb in 0..k {
+                                let (y, xx) = ((i * s + a) as isize - pad.0 as isize, (j * s + bb) as isize - pad.0 as isize);
+                                if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < w {
+                                    vs.push(xv[((b * h + y as usize) * w + xx as usize) * c + ch]);
+                                }
+                            }
+                        }
+                        out.push(match mode {
+                            PoolMode::Max => vs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                            PoolMode::Average => vs.iter().sum::<f64>() / vs.len() as f64,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pool2d_matches_the_definition() {
+        let x = rand64(&[2, 7, 6, 3], 1);
+        for mode in [PoolMode::Max, PoolMode::Average] {
+            for (k, s, pad) in [(2, 2, (0, 0)), (3, 1, (1, 1)), (3, 2, (0, 1)), (2, 3, (0, 1))] {
+                let got = vals(&pool(&x, &[k, k], &[s, s], &[pad, pad], mode).unwrap());
+                let want = naive2d(&x, k, s, pad, mode);
+                assert_eq!(got.len(), want.len());
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() < 1e-12, "{mode:?} {k} {s} {pad:?}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pool_gradients() {
+        for mode in [PoolMode::Max, PoolMode::Average] {
+            check_grads(|t| pool(&t[0], &[3], &[2], &[(1, 1)], mode), &[rand64(&[2, 7, 3], 2)]);
+            check_grads(|t| pool(&t[0], &[2, 3], &[1, 2], &[(0, 1), (1, 1)], mode), &[rand64(&[2, 5, 6, 2], 3)]);
+            check_grads(|t| pool(&t[0], &[2, 2, 2], &[2, 2, 2], &[(0, 0); 3], mode), &[rand64(&[1, 4, 4, 4, 2], 4)]);
+        }
+    }
+
+    #[test]
+    fn pool_is_the_same_for_any_thread_count() {
+        let x = rand64(&[6, 11, 10, 5], 5);
+        for mode in [PoolMode::Max, PoolMode::Average] {
+            assert_same_for_any_thread_count_and_simd_path(|| {
+                let grads = analytic_grads(|t| pool(&t[0], &[3, 3], &[1, 1], &[(1, 1), (1, 1)], mode), &[x.clone()]);
+                grads.iter().flat_map(vals).collect()
+            });
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        let x = rand64(&[1, 4, 4, 2], 1);
+        assert!(pool(&x, &[5, 5], &[1, 1], &[(0, 0), (0, 0)], PoolMode::Max).is_err());
+        assert!(pool(&x, &[0, 2], &[1, 1], &[(0, 0), (0, 0)], PoolMode::Max).is_err());
+        assert!(pool(&x, &[2, 2], &[0, 1], &[(0, 0), (0, 0)], PoolMode::Max).is_err());
+        assert!(pool(&x, &[2], &[1], &[(0, 0)], PoolMode::Average).is_err());
+    }
+}
