@@ -1,0 +1,342 @@
+"""Convolution, pooling and normalization: ops against straightforward numpy references over
+hypothesis-drawn padding/stride/dilation/group combinations, gradients against finite
+differences in float64, the layer contract for every layer, a CNN on the bundled digits, and
+the errors bad input gets."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import rkeras
+from rkeras import layers, ops
+from layercheck import run_layer_test
+from opcheck import finite_difference_check
+
+
+# ---- numpy references -------------------------------------------------------------------
+
+def _pads(spatial, kernel, strides, dilation, padding):
+    out = []
+    for size, k, s, d in zip(spatial, kernel, strides, dilation):
+        span = (k - 1) * d + 1
+        if padding == "valid":
+            out.append((0, 0))
+        else:
+            total = max((-(-size // s) - 1) * s + span - size, 0)
+            out.append((total // 2, total - total // 2))
+    return out
+
+
+def conv_reference(x, w, strides, padding, dilation, groups):
+    """Cross-correlation by definition, channels last, any number of spatial dims."""
+    nd = x.ndim - 2
+    pads = _pads(x.shape[1:-1], w.shape[:nd], strides, dilation, padding)
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    span = [(k - 1) * d + 1 for k, d in zip(w.shape[:nd], dilation)]
+    out_sp = [(xp.shape[1 + i] - span[i]) // strides[i] + 1 for i in range(nd)]
+    cg, o = w.shape[-2], w.shape[-1]
+    og = o // groups
+    out = np.zeros((x.shape[0], *out_sp, o))
+    for pos in itertools.product(*[range(n) for n in out_sp]):
+        window = xp[(slice(None),) + tuple(slice(p * s, p * s + sp, d) for p, s, sp, d in zip(pos, strides, span, dilation))]
+        for g in range(groups):
+            patch = window[..., g * cg:(g + 1) * cg]
+            out[(slice(None),) + pos + (slice(g * og, (g + 1) * og),)] = np.tensordot(patch, w[..., g * og:(g + 1) * og], axes=nd + 1)
+    return out
+
+
+def pool_reference(x, pool, strides, padding, mode):
+    nd = x.ndim - 2
+    pads = _pads(x.shape[1:-1], pool, strides, (1,) * nd, padding)
+    fill = -np.inf if mode == "max" else np.nan
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=fill)
+    out_sp = [(xp.shape[1 + i] - pool[i]) // strides[i] + 1 for i in range(nd)]
+    out = np.zeros((x.shape[0], *out_sp, x.shape[-1]))
+    axes = tuple(range(1, nd + 1))
+    for pos in itertools.product(*[range(n) for n in out_sp]):
+        window = xp[(slice(None),) + tuple(slice(p * s, p * s + k) for p, s, k in zip(pos, strides, pool))]
+        out[(slice(None),) + pos] = window.max(axis=axes) if mode == "max" else np.nanmean(window, axis=axes)
+    return out
+
+
+@st.composite
+def conv_cases(draw):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 2]))
+    cin = groups * draw(st.integers(1, 2))
+    filters = groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    # Keras forbids strides > 1 together with dilation > 1.
+    if draw(st.booleans()):
+        strides, dilation = tuple(draw(st.integers(1, 3)) for _ in range(nd)), (1,) * nd
+    else:
+        strides, dilation = (1,) * nd, tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    spatial = tuple(draw(st.integers((k - 1) * d + 1, (k - 1) * d + 4)) for k, d in zip(kernel, dilation))
+    seed = draw(st.integers(0, 999))
+    return nd, groups, cin, filters, kernel, padding, strides, dilation, spatial, seed
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases())
+def test_conv_matches_numpy_and_finite_differences(case):
+    nd, groups, cin, filters, kernel, padding, strides, dilation, spatial, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, *spatial, cin))
+    w = rng.normal(size=(*kernel, cin // groups, filters))
+    b = rng.normal(size=(filters,))
+    fn = lambda x, w, b: ops.conv(x, w, strides, padding, dilation_rate=dilation, bias=b)  # noqa: E731
+    want = conv_reference(x, w, strides, padding, dilation, groups) + b
+    np.testing.assert_allclose(np.asarray(fn(x, w, b)), want, rtol=1e-10, atol=1e-10)
+    got32 = np.asarray(fn(x.astype("float32"), w.astype("float32"), b.astype("float32")))
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, want, rtol=1e-4, atol=1e-4)
+    finite_difference_check(fn, [x, w, b])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 3), st.sampled_from(["valid", "same"]), st.integers(0, 99))
+def test_conv_transpose_is_the_adjoint_of_conv(nd, stride, padding, seed):
+    # <conv_transpose(y, w), x> == <y, conv(x, w)>: the transposed kernel layout
+    # (k, filters, in) is the conv kernel (k, in, filters) itself.
+    rng = np.random.default_rng(seed)
+    size, k = 3 * stride, 3
+    x = rng.normal(size=(2,) + (size,) * nd + (2,))
+    w = rng.normal(size=(k,) * nd + (2, 3))
+    conv_x = np.asarray(ops.conv(x, w, stride, padding))
+    y = rng.normal(size=conv_x.shape)
+    # The output padding that makes the transposed output as long as x.
+    out = conv_x.shape[1]
+    output_padding = size - (out - 1) * stride - k + 2 * (k // 2 if padding == "same" else 0)
+    xt = np.asarray(ops.conv_transpose(y, w, stride, padding, output_padding=output_padding))
+    assert xt.shape == x.shape
+    np.testing.assert_allclose(np.sum(xt * x), np.sum(y * conv_x), rtol=1e-10)
+    finite_difference_check(lambda y, w: ops.conv_transpose(y, w, stride, padding), [y, w])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.sampled_from(["max", "average"]), st.sampled_from(["valid", "same"]), st.integers(0, 999), st.data())
+def test_pooling_matches_numpy_and_finite_differences(nd, mode, padding, seed, data):
+    pool = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    strides = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    spatial = tuple(data.draw(st.integers(p, p + 3)) for p in pool)
+    rng = np.random.default_rng(seed)
+    # Distinct values, so the max (and its gradient) is unique.
+    x = rng.permutation(np.prod((2, *spatial, 2))).reshape((2, *spatial, 2)) / 7.0
+    fn = ops.max_pool if mode == "max" else ops.average_pool
+    got = np.asarray(fn(x, pool, strides, padding))
+    np.testing.assert_allclose(got, pool_reference(x, pool, strides, padding, mode), rtol=1e-12)
+    finite_difference_check(lambda x: fn(x, pool, strides, padding), [x], eps=1e-4)
+
+
+def test_pooling_channels_first_and_float32():
+    x = np.random.default_rng(0).normal(size=(2, 3, 6, 5)).astype("float32")
+    got = np.asarray(ops.max_pool(x, 2, data_format="channels_first"))
+    want = pool_reference(np.moveaxis(x, 1, -1), (2, 2), (2, 2), "valid", "max")
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, np.moveaxis(want, -1, 1), rtol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 3), st.integers(0, 999), st.booleans())
+def test_batch_norm_kernel_matches_numpy_and_finite_differences(rank_extra, seed, channels_first):
+    from rkeras.ops import _nn
+
+    rng = np.random.default_rng(seed)
+    shape = (3,) + (2,) * rank_extra + (3,)
+    x = rng.normal(size=shape)
+    axis = 1 if channels_first else -1
+    c = shape[axis]
+    gamma, beta = rng.normal(size=c), rng.normal(size=c)
+    y, mean, var = (np.asarray(t) for t in _nn.batch_norm_training(x, gamma, beta, axis, 1e-3))
+    axes = tuple(i for i in range(len(shape)) if i != axis % len(shape))
+    m, v = x.mean(axis=axes), x.var(axis=axes)
+    bshape = [1] * len(shape)
+    bshape[axis] = c
+    np.testing.assert_allclose(mean, m, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(var, v, rtol=1e-10, atol=1e-12)
+    want = (x - m.reshape(bshape)) / np.sqrt(v.reshape(bshape) + 1e-3) * gamma.reshape(bshape) + beta.reshape(bshape)
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
+    finite_difference_check(lambda x, g, b: _nn.batch_norm_training(x, g, b, axis, 1e-3)[0], [x, gamma, beta])
+
+
+def test_conv_and_pool_are_the_same_for_any_thread_count():
+    rng = np.random.default_rng(3)
+    x = rkeras.Variable(rng.normal(size=(4, 12, 11, 3)).astype("float32"))
+    w = rkeras.Variable(rng.normal(size=(3, 3, 3, 8)).astype("float32"))
+
+    def run():
+        with rkeras.GradientTape() as tape:
+            y = ops.max_pool(ops.conv(x, w, padding="same", activation="relu"), 2)
+            loss = ops.sum(ops.square(y))
+        return [np.asarray(g) for g in tape.gradient(loss, [x, w])]
+
+    before = rkeras.config.get_num_threads()
+    try:
+        rkeras.config.set_num_threads(1)
+        one = run()
+        rkeras.config.set_num_threads(2)
+        two = run()
+    finally:
+        rkeras.config.set_num_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---- layer contract ---------------------------------------------------------------------
+
+LAYER_CASES = [
+    (layers.Conv1D, {"filters": 3, "kernel_size": 2, "padding": "causal"}, (2, 5, 2), (2, 5, 3), 2, 0),
+    (layers.Conv2D, {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"}, (2, 5, 5, 2), (2, 3, 3, 3), 2, 0),
+    (layers.Conv2D, {"filters": 4, "kernel_size": 1, "use_bias": False, "groups": 2}, (2, 3, 3, 2), (2, 3, 3, 4), 1, 0),
+    (layers.Conv3D, {"filters": 2, "kernel_size": 2}, (1, 3, 3, 3, 2), (1, 2, 2, 2, 2), 2, 0),
+    (layers.Conv1DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2}, (2, 4, 3), (2, 9, 2), 2, 0),
+    (layers.Conv2DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 3, 3, 3), (2, 6, 6, 2), 2, 0),
+    (layers.Conv3DTranspose, {"filters": 2, "kernel_size": 2}, (1, 2, 2, 2, 3), (1, 3, 3, 3, 2), 2, 0),
+    (layers.DepthwiseConv2D, {"kernel_size": 3, "depth_multiplier": 2}, (2, 5, 5, 3), (2, 3, 3, 6), 2, 0),
+    (layers.DepthwiseConv1D, {"kernel_size": 2}, (2, 5, 3), (2, 4, 3), 2, 0),
+    (layers.SeparableConv2D, {"filters": 4, "kernel_size": 3}, (2, 5, 5, 3), (2, 3, 3, 4), 3, 0),
+    (layers.SeparableConv1D, {"filters": 4, "kernel_size": 3, "padding": "same"}, (2, 5, 3), (2, 5, 4), 3, 0),
+    (layers.MaxPooling1D, {}, (2, 5, 3), (2, 2, 3), 0, 0),
+    (layers.MaxPooling2D, {"pool_size": 3, "strides": 1, "padding": "same"}, (2, 4, 4, 3), (2, 4, 4, 3), 0, 0),
+    (layers.MaxPooling3D, {}, (1, 4, 4, 4, 2), (1, 2, 2, 2, 2), 0, 0),
+    (layers.AveragePooling1D, {"pool_size": 2}, (2, 5, 3), (2, 2, 3), 0, 0),
+    (layers.AveragePooling2D, {"pool_size": 2, "data_format": "channels_first"}, (2, 3, 4, 4), (2, 3, 2, 2), 0, 0),
+    (layers.AveragePooling3D, {"pool_size": 2, "padding": "same"}, (1, 3, 3, 3, 2), (1, 2, 2, 2, 2), 0, 0),
+    (layers.GlobalAveragePooling1D, {}, (2, 5, 3), (2, 3), 0, 0),
+    (layers.GlobalAveragePooling2D, {"keepdims": True}, (2, 4, 4, 3), (2, 1, 1, 3), 0, 0),
+    (layers.GlobalAveragePooling3D, {}, (1, 2, 2, 2, 3), (1, 3), 0, 0),
+    (layers.GlobalMaxPooling1D, {}, (2, 5, 3), (2, 3), 0, 0),
+    (layers.GlobalMaxPooling2D, {"data_format": "channels_first"}, (2, 3, 4, 4), (2, 3), 0, 0),
+    (layers.GlobalMaxPooling3D, {}, (1, 2, 2, 2, 3), (1, 3), 0, 0),
+    (layers.BatchNormalization, {}, (4, 3), (4, 3), 2, 2),
+    (layers.BatchNormalization, {"axis": 1, "scale": False}, (4, 3, 2, 2), (4, 3, 2, 2), 1, 2),
+    (layers.LayerNormalization, {}, (4, 3), (4, 3), 2, 0),
+    (layers.GroupNormalization, {"groups": 2}, (2, 3, 4), (2, 3, 4), 2, 0),
+    (layers.UnitNormalization, {}, (2, 3), (2, 3), 0, 0),
+    (layers.ZeroPadding1D, {"padding": (1, 2)}, (2, 3, 2), (2, 6, 2), 0, 0),
+    (layers.ZeroPadding2D, {}, (2, 3, 3, 2), (2, 5, 5, 2), 0, 0),
+    (layers.ZeroPadding3D, {"padding": 1}, (1, 2, 2, 2, 2), (1, 4, 4, 4, 2), 0, 0),
+    (layers.Cropping1D, {}, (2, 5, 2), (2, 3, 2), 0, 0),
+    (layers.Cropping2D, {"cropping": ((1, 1), (0, 1))}, (2, 4, 4, 2), (2, 2, 3, 2), 0, 0),
+    (layers.Cropping3D, {}, (1, 3, 4, 5, 2), (1, 1, 2, 3, 2), 0, 0),
+    (layers.UpSampling1D, {}, (2, 3, 2), (2, 6, 2), 0, 0),
+    (layers.UpSampling2D, {"interpolation": "bilinear"}, (2, 3, 3, 2), (2, 6, 6, 2), 0, 0),
+    (layers.UpSampling3D, {"size": (1, 2, 1)}, (1, 2, 2, 2, 2), (1, 2, 4, 2, 2), 0, 0),
+    (layers.SpatialDropout1D, {"rate": 0.5}, (2, 4, 3), (2, 4, 3), 0, 0),
+    (layers.SpatialDropout2D, {"rate": 0.5}, (2, 4, 4, 3), (2, 4, 4, 3), 0, 0),
+    (layers.SpatialDropout3D, {"rate": 0.5}, (1, 2, 2, 2, 3), (1, 2, 2, 2, 3), 0, 0),
+    (layers.GaussianNoise, {"stddev": 0.1}, (2, 3), (2, 3), 0, 0),
+    (layers.GaussianDropout, {"rate": 0.3}, (2, 3), (2, 3), 0, 0),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,input_shape,output_shape,trainable,non_trainable", LAYER_CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(LAYER_CASES)])
+def test_layer_contract(cls, kwargs, input_shape, output_shape, trainable, non_trainable):
+    run_layer_test(cls, kwargs, input_shape, output_shape, expected_num_trainable_weights=trainable, expected_num_non_trainable_weights=non_trainable)
+
+
+def test_aliases_are_the_keras_classes():
+    assert layers.Convolution2D is layers.Conv2D and layers.MaxPool2D is layers.MaxPooling2D
+    assert layers.AvgPool1D is layers.AveragePooling1D and layers.GlobalAvgPool2D is layers.GlobalAveragePooling2D
+    assert layers.GlobalMaxPool3D is layers.GlobalMaxPooling3D and layers.SeparableConvolution2D is layers.SeparableConv2D
+
+
+def test_batch_norm_moving_statistics_and_frozen_layer():
+    rng = np.random.default_rng(0)
+    x = rng.normal(loc=3.0, scale=2.0, size=(64, 4)).astype("float32")
+    bn = layers.BatchNormalization(momentum=0.5)
+    y = np.asarray(bn(x, training=True))
+    np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(y.std(0), np.sqrt(x.var(0) / (x.var(0) + 1e-3)), rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(bn.moving_mean), 0.5 * x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), 0.5 + 0.5 * x.var(0), rtol=1e-5)
+    # Inference uses the moving statistics.
+    mm, mv = np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)
+    np.testing.assert_allclose(np.asarray(bn(x, training=False)), (x - mm) / np.sqrt(mv + 1e-3), rtol=1e-4, atol=1e-5)
+    # A frozen layer runs in inference mode even inside fit, and its statistics stay put.
+    model = rkeras.Sequential([rkeras.Input((4,)), bn, layers.Dense(1)])
+    bn.trainable = False
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((64, 1)), epochs=1, verbose=0)
+    np.testing.assert_array_equal(np.asarray(bn.moving_mean), mm)
+    np.testing.assert_array_equal(np.asarray(bn.moving_variance), mv)
+
+
+def test_spatial_dropout_drops_whole_channels():
+    rkeras.utils.set_random_seed(0)
+    x = np.ones((8, 5, 5, 16), "float32")
+    y = np.asarray(layers.SpatialDropout2D(0.5)(x, training=True))
+    per_channel = y.reshape(8, 25, 16)
+    assert np.all(per_channel.min(1) == per_channel.max(1)), "a channel was partly dropped"
+    assert set(np.unique(y)) <= {0.0, 2.0} and 0.2 < (y == 0).mean() < 0.8
+    np.testing.assert_array_equal(np.asarray(layers.SpatialDropout2D(0.5)(x, training=False)), x)
+
+
+def test_gaussian_noise_and_dropout_statistics():
+    rkeras.utils.set_random_seed(1)
+    x = np.ones((200, 100), "float32")
+    noisy = np.asarray(layers.GaussianNoise(0.5)(x, training=True)) - 1
+    assert abs(noisy.mean()) < 0.01 and abs(noisy.std() - 0.5) < 0.01
+    dropped = np.asarray(layers.GaussianDropout(0.2)(x, training=True))
+    assert abs(dropped.mean() - 1) < 0.01 and abs(dropped.std() - 0.5) < 0.01
+    np.testing.assert_array_equal(np.asarray(layers.GaussianNoise(0.5)(x, training=False)), x)
+
+
+# ---- end to end -------------------------------------------------------------------------
+
+def test_cnn_on_bundled_digits_reaches_97_percent():
+    rkeras.utils.set_random_seed(0)
+    (x_train, y_train), (x_test, y_test) = rkeras.datasets.digits.load_data()
+    x_train = x_train.reshape(-1, 8, 8, 1).astype("float32") / 255.0
+    x_test = x_test.reshape(-1, 8, 8, 1).astype("float32") / 255.0
+    model = rkeras.Sequential(
+        [
+            rkeras.Input((8, 8, 1)),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer=rkeras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, batch_size=32, epochs=25, verbose=0)
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert accuracy >= 0.97, f"test accuracy {accuracy:.3f}"
+
+
+# ---- bad input --------------------------------------------------------------------------
+
+def test_conv2d_on_a_2d_input_is_a_value_error():
+    with pytest.raises(ValueError, match="expected ndim=4|min_ndim=4"):
+        layers.Conv2D(2, 3)(np.zeros((4, 5), "float32"))
+
+
+def test_kernel_larger_than_the_padded_input_is_a_value_error():
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        ops.conv(np.zeros((1, 2, 2, 1)), np.zeros((3, 3, 1, 1)))
+    with pytest.raises(ValueError, match="negative|larger"):
+        rkeras.Sequential([rkeras.Input((2, 2, 1)), layers.Conv2D(1, 3)])
+    with pytest.raises(ValueError, match="larger"):
+        layers.MaxPooling2D(3)(np.zeros((1, 2, 2, 1), "float32"))
+
+
+@pytest.mark.parametrize("kwargs", [{"filters": 0, "kernel_size": 3}, {"filters": -2, "kernel_size": 3}, {"filters": 2, "kernel_size": 0}, {"filters": 2, "kernel_size": 3, "strides": 0}, {"filters": 2, "kernel_size": 3, "padding": "full"}, {"filters": 3, "kernel_size": 3, "groups": 2}])
+def test_bad_conv_arguments_are_value_errors(kwargs):
+    with pytest.raises(ValueError):
+        layers.Conv2D(**kwargs)
+
+
+def test_bad_pooling_and_channel_arguments_are_value_errors():
+    with pytest.raises(ValueError):
+        layers.MaxPooling2D(pool_size=0)
+    with pytest.raises(ValueError):
+        layers.AveragePooling2D(2, strides=-1)
+    with pytest.raises(ValueError, match="groups"):
+        layers.Conv2D(4, 3, groups=2)(np.zeros((1, 5, 5, 3), "float32"))
+    with pytest.raises(ValueError, match="channels"):
+        ops.conv(np.zeros((1, 5, 5, 3)), np.zeros((3, 3, 2, 4)))
