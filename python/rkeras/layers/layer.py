@@ -4,6 +4,7 @@ masking, losses, and config."""
 import inspect
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -22,6 +23,11 @@ def _call_context():
     if ctx is None:
         ctx = _context.stack = []
     return ctx
+
+
+
+# Layers whose `_losses` is not empty (so an outermost call knows whether to clear anything).
+_LAYERS_WITH_LOSSES = weakref.WeakSet()
 
 
 def current_training():
@@ -337,6 +343,7 @@ class Layer:
     # ----- losses --------------------------------------------------------------------------------
     def add_loss(self, loss):
         self._losses.append(loss)
+        _LAYERS_WITH_LOSSES.add(self)
 
     @property
     def losses(self):
@@ -350,9 +357,13 @@ class Layer:
         return out
 
     def _clear_losses(self):
+        # Walking the layer tree costs tens of µs per call; skip it when no layer holds losses.
+        if not _LAYERS_WITH_LOSSES:
+            return
         for layer in self._flatten_layers():
             if layer._losses:
                 layer._losses = []
+                _LAYERS_WITH_LOSSES.discard(layer)
 
     # ----- input spec ----------------------------------------------------------------------------
     @property
