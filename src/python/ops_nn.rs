@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 
 use super::convert::one;
 use super::tensor::PyTensor;
-use crate::ops::{self, Activation, ConvSpec, PoolMode};
+use crate::ops::{self, Activation, CellActivation, CellKind, ConvSpec, PoolMode, RnnSpec};
 
 /// activation(x @ kernel + bias) in one call, with a single backward node.
 #[pyfunction]
@@ -66,9 +66,48 @@ fn batch_norm(py: Python<'_>, x: &Bound<'_, PyAny>, gamma: Option<&Bound<'_, PyA
     Ok((y.into(), mean.into(), var.into()))
 }
 
+/// A whole LSTM / GRU / SimpleRNN sequence: (batch, timesteps + states, units), the outputs in
+/// processing order then the final h (and c).
+#[pyfunction]
+#[pyo3(signature = (x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask, recurrent_mask, cell, reset_after=true, activation="tanh", recurrent_activation="sigmoid", go_backwards=false, zero_output_for_mask=false))]
+#[allow(clippy::too_many_arguments)]
+fn rnn(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    kernel: &Bound<'_, PyAny>,
+    recurrent_kernel: &Bound<'_, PyAny>,
+    bias: Option<&Bound<'_, PyAny>>,
+    initial_h: &Bound<'_, PyAny>,
+    initial_c: Option<&Bound<'_, PyAny>>,
+    mask: Option<&Bound<'_, PyAny>>,
+    recurrent_mask: Option<&Bound<'_, PyAny>>,
+    cell: &str,
+    reset_after: bool,
+    activation: &str,
+    recurrent_activation: &str,
+    go_backwards: bool,
+    zero_output_for_mask: bool,
+) -> PyResult<PyTensor> {
+    let cell = match cell {
+        "lstm" => CellKind::Lstm,
+        "gru" => CellKind::Gru { reset_after },
+        "simple" => CellKind::Simple,
+        _ => return Err(PyValueError::new_err(format!("rnn: cell must be 'lstm', 'gru' or 'simple', received {cell:?}"))),
+    };
+    let parse = |name: &str| {
+        CellActivation::parse(name).ok_or_else(|| PyValueError::new_err(format!("rnn: unsupported fused activation {name:?}; expected one of 'tanh', 'sigmoid', 'relu', 'linear', 'hard_sigmoid'")))
+    };
+    let spec = RnnSpec { cell, activation: parse(activation)?, recurrent_activation: parse(recurrent_activation)?, go_backwards, zero_output_for_mask };
+    let opt = |t: Option<&Bound<'_, PyAny>>| t.filter(|t| !t.is_none()).map(one).transpose();
+    let (x, kernel, recurrent_kernel, initial_h) = (one(x)?, one(kernel)?, one(recurrent_kernel)?, one(initial_h)?);
+    let (bias, initial_c, mask, recurrent_mask) = (opt(bias)?, opt(initial_c)?, opt(mask)?, opt(recurrent_mask)?);
+    Ok(py.detach(|| ops::rnn(&x, &kernel, &recurrent_kernel, bias.as_ref(), &initial_h, initial_c.as_ref(), mask.as_ref(), recurrent_mask.as_ref(), spec))?.into())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dense, m)?)?;
     m.add_function(wrap_pyfunction!(conv, m)?)?;
     m.add_function(wrap_pyfunction!(pool, m)?)?;
-    m.add_function(wrap_pyfunction!(batch_norm, m)?)
+    m.add_function(wrap_pyfunction!(batch_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(rnn, m)?)
 }

@@ -70,8 +70,10 @@ from rkeras.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from rkeras.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells
 from rkeras.layers.regularization import ActivityRegularization, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from rkeras.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from rkeras.layers.sequence import Bidirectional, Embedding, Masking, TimeDistributed
 from rkeras.layers.spatial import Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
 
 

@@ -1,6 +1,7 @@
 """`Layer`: Keras 3's base class — weights, building, calling (eager and symbolic), training flag,
 masking, losses, and config."""
 
+import contextlib
 import inspect
 import threading
 import warnings
@@ -16,6 +17,20 @@ from rkeras.utils.naming import auto_name, to_snake_case
 __all__ = ["Layer", "InputSpec"]
 
 _context = threading.local()
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    """Weights created inside get paths under `name/` (a wrapper building its inner layers, so
+    Bidirectional's two LSTMs get `forward_lstm/lstm_cell/kernel` and `backward_lstm/...`)."""
+    scopes = getattr(_context, "scopes", None)
+    if scopes is None:
+        scopes = _context.scopes = []
+    scopes.append(name)
+    try:
+        yield
+    finally:
+        scopes.pop()
 
 
 def _call_context():
@@ -256,7 +271,8 @@ class Layer:
             initializer = "glorot_uniform" if dtype.startswith("float") else "zeros"
         init = initializers.get(initializer)
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable")
-        variable.path = f"{self.name}/{name or 'variable'}"
+        scope = "".join(f"{n}/" for n in getattr(_context, "scopes", ()))
+        variable.path = f"{scope}{self.name}/{name or 'variable'}"
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)

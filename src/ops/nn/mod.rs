@@ -5,8 +5,10 @@ mod batch_norm;
 mod conv;
 mod dense;
 mod pool;
+mod recurrent;
 
 pub use batch_norm::batch_norm;
 pub use conv::{conv, ConvSpec};
 pub use dense::{dense, Activation};
 pub use pool::{pool, PoolMode};
+pub use recurrent::{rnn, CellActivation, CellKind, RnnSpec};
