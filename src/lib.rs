@@ -15,3 +15,7 @@ mod python;
 
 pub use error::{Error, Result};
 pub use tensor::{DType, Tensor};
+
+/// Large buffers are reused across steps instead of returned to the system (see runtime::alloc).
+#[global_allocator]
+static GLOBAL: runtime::alloc::CachingAllocator = runtime::alloc::CachingAllocator;

@@ -1,5 +1,6 @@
 //! Process-wide runtime: the thread pool, SIMD dispatch switch and random numbers.
 
+pub mod alloc;
 pub mod pool;
 pub mod rng;
 pub mod simd;

@@ -19,6 +19,7 @@ use crate::autograd::{record, Backward};
 use crate::error::Result;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::math;
+use crate::multiversion;
 use crate::ops::common::{grad_if, promote_float};
 use crate::runtime::par_ranges;
 use crate::tensor::{DType, Float, Tensor};
@@ -71,18 +72,6 @@ impl CellActivation {
         })
     }
 
-    #[inline(always)]
-    fn apply<T: Float>(self, v: T) -> T {
-        match self {
-            CellActivation::Linear => v,
-            CellActivation::Relu => v.max(T::zero()),
-            CellActivation::Sigmoid => math::sigmoid(v),
-            CellActivation::Tanh => math::tanh(v),
-            // Keras 3: relu6(x + 3) / 6.
-            CellActivation::HardSigmoid => ((v + T::c(3.0)).max(T::zero()).min(T::c(6.0))) / T::c(6.0),
-        }
-    }
-
     /// f'(x) written with y = f(x).
     #[inline(always)]
     fn grad_from_output<T: Float>(self, y: T) -> T {
@@ -108,6 +97,28 @@ impl CellActivation {
     }
 }
 
+multiversion! {
+    /// v ← f(v) over a slice (the match is outside the loop, so each arm vectorizes).
+    fn activate[T: Float](act: CellActivation, v: &mut [T]) {
+        match act {
+            CellActivation::Linear => {}
+            CellActivation::Relu => v.iter_mut().for_each(|x| *x = x.max(T::zero())),
+            CellActivation::Sigmoid => v.iter_mut().for_each(|x| *x = math::sigmoid(*x)),
+            CellActivation::Tanh => v.iter_mut().for_each(|x| *x = math::tanh(*x)),
+            CellActivation::HardSigmoid => v.iter_mut().for_each(|x| *x = ((*x + T::c(3.0)).max(T::zero()).min(T::c(6.0))) / T::c(6.0)),
+        }
+    }
+}
+
+multiversion! {
+    /// out = a + b.
+    fn add_into[T: Float](a: &[T], b: &[T], out: &mut [T]) {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RnnSpec {
     pub cell: CellKind,
@@ -116,9 +127,6 @@ pub struct RnnSpec {
     pub go_backwards: bool,
     pub zero_output_for_mask: bool,
 }
-
-/// Batch rows per parallel task of a step's gate pass (fixed: results never depend on threads).
-const ROWS_PER_TASK: usize = 16;
 
 #[allow(clippy::too_many_arguments)]
 pub fn rnn(
@@ -243,9 +251,9 @@ struct Saved<T> {
     gates: Vec<T>,
     /// The state h before the step (recurrent mask not applied).
     hprev: Vec<T>,
-    /// LSTM: c before the step and after it.
+    /// LSTM: c before the step, and act(c) after it.
     cprev: Vec<T>,
-    cnew: Vec<T>,
+    cact: Vec<T>,
     /// GRU: reset_after → the recurrent h-part h·U_h + b_h; otherwise r·h (the input of U_h).
     extra: Vec<T>,
 }
@@ -255,7 +263,7 @@ struct SavedTensors {
     gates: Tensor,
     hprev: Tensor,
     cprev: Tensor,
-    cnew: Tensor,
+    cact: Tensor,
     extra: Tensor,
 }
 
@@ -265,7 +273,7 @@ impl<T: Float> Saved<T> {
             let n = v.len();
             Tensor::from_vec(v, &[n])
         };
-        Ok(SavedTensors { gates: t(self.gates)?, hprev: t(self.hprev)?, cprev: t(self.cprev)?, cnew: t(self.cnew)?, extra: t(self.extra)? })
+        Ok(SavedTensors { gates: t(self.gates)?, hprev: t(self.hprev)?, cprev: t(self.cprev)?, cact: t(self.cact)?, extra: t(self.extra)? })
     }
 }
 
@@ -280,12 +288,67 @@ struct Forward<'a, T> {
     keep: Option<&'a [bool]>,
 }
 
-/// One batch row's results of a step, computed in parallel and then stored.
-struct RowOut<T> {
-    h: Vec<T>,
-    c: Vec<T>,
-    gates: Vec<T>,
-    extra: Vec<T>,
+multiversion! {
+    /// out = x + r ⊙ h.
+    fn add_product[T: Float](x: &[T], r: &[T], h: &[T], out: &mut [T]) {
+        for (((o, &xv), &rv), &hv) in out.iter_mut().zip(x).zip(r).zip(h) {
+            *o = xv + rv * hv;
+        }
+    }
+}
+
+multiversion! {
+    /// LSTM state update for one row: c = f⊙c_prev + i⊙g, a = act(c), h = o⊙a.
+    fn lstm_state[T: Float](gates: &[T], c_prev: &[T], c: &mut [T], a: &mut [T], h: &mut [T], act: CellActivation) {
+        let u = c.len();
+        let (i, rest) = gates.split_at(u);
+        let (f, rest) = rest.split_at(u);
+        let (g, o) = rest.split_at(u);
+        for j in 0..u {
+            c[j] = f[j] * c_prev[j] + i[j] * g[j];
+        }
+        a.copy_from_slice(c);
+        activate(act, a);
+        for j in 0..u {
+            h[j] = o[j] * a[j];
+        }
+    }
+}
+
+multiversion! {
+    /// GRU state update for one row: h = z⊙h_prev + (1 − z)⊙hh.
+    fn gru_state[T: Float](z: &[T], hh: &[T], h_prev: &[T], h: &mut [T]) {
+        for (((o, &zv), &hv), &pv) in h.iter_mut().zip(z).zip(hh).zip(h_prev) {
+            *o = zv * pv + (T::one() - zv) * hv;
+        }
+    }
+}
+
+/// The batch slices that run their whole recurrence as one task: two halves (rows of a
+/// recurrent network are independent), fixed by the batch size alone so any thread count gives
+/// the same result. Each task runs its per-step gemms single-threaded: no synchronization
+/// between threads at every timestep.
+fn batch_slices(b: usize) -> Vec<std::ops::Range<usize>> {
+    let rows = if b >= 16 { b.div_ceil(2).div_ceil(8) * 8 } else { b.max(1) };
+    (0..b).step_by(rows).map(|s| s..(s + rows).min(b)).collect()
+}
+
+/// Cut the first `n` elements off `rest`.
+fn split_off<'a, T>(rest: &mut &'a mut [T], n: usize) -> &'a mut [T] {
+    let (head, tail) = std::mem::take(rest).split_at_mut(n);
+    *rest = tail;
+    head
+}
+
+/// One batch slice's share of the forward outputs and saved buffers (all batch-major, so a
+/// slice of rows is one contiguous range of each).
+struct SliceBufs<'a, T> {
+    out: &'a mut [T],
+    gates: &'a mut [T],
+    hprev: &'a mut [T],
+    cprev: &'a mut [T],
+    cact: &'a mut [T],
+    extra: &'a mut [T],
 }
 
 impl<T: Float> Forward<'_, T> {
@@ -297,156 +360,245 @@ impl<T: Float> Forward<'_, T> {
         // Input projections of all timesteps at once (+ the input bias).
         let mut xw = vec![T::zero(); b * t * gu];
         gemm(b * t, gu, d, Mat::row_major(self.x, 0, d), Mat::row_major(self.w, 0, gu), &mut xw, 0, gu, false, true);
-        let (bias_in, bias_rec): (Option<&[T]>, Option<&[T]>) = match (&self.bias, cell) {
-            (Some(bias), CellKind::Gru { reset_after: true }) => (Some(&bias[..gu]), Some(&bias[gu..])),
-            (Some(bias), _) => (Some(&bias[..]), None),
-            (None, _) => (None, None),
-        };
-        if let Some(bias) = bias_in {
+        if let Some(bias) = self.bias_in() {
             for row in xw.chunks_mut(gu) {
                 row.iter_mut().zip(bias).for_each(|(v, &bv)| *v += bv);
             }
         }
-
+        let lstm = cell == CellKind::Lstm;
+        let per_row = |on: bool| if on { t * u } else { 0 };
         let mut saved = Saved {
             gates: vec![T::zero(); b * t * gu],
             hprev: vec![T::zero(); b * t * u],
-            cprev: vec![T::zero(); if cell == CellKind::Lstm { b * t * u } else { 0 }],
-            cnew: vec![T::zero(); if cell == CellKind::Lstm { b * t * u } else { 0 }],
-            extra: vec![T::zero(); if matches!(cell, CellKind::Gru { .. }) { b * t * u } else { 0 }],
+            cprev: vec![T::zero(); b * per_row(lstm)],
+            cact: vec![T::zero(); b * per_row(lstm)],
+            extra: vec![T::zero(); b * per_row(matches!(cell, CellKind::Gru { .. }))],
         };
         let mut out = vec![T::zero(); b * (t + states) * u];
+        let slices = batch_slices(b);
+        let mut tasks = Vec::with_capacity(slices.len());
+        {
+            let (mut o, mut ga, mut hp) = (&mut out[..], &mut saved.gates[..], &mut saved.hprev[..]);
+            let (mut cp, mut ca, mut ex) = (&mut saved.cprev[..], &mut saved.cact[..], &mut saved.extra[..]);
+            for r in &slices {
+                let nb = r.len();
+                tasks.push(std::sync::Mutex::new(Some(SliceBufs {
+                    out: split_off(&mut o, nb * (t + states) * u),
+                    gates: split_off(&mut ga, nb * t * gu),
+                    hprev: split_off(&mut hp, nb * t * u),
+                    cprev: split_off(&mut cp, nb * per_row(lstm)),
+                    cact: split_off(&mut ca, nb * per_row(lstm)),
+                    extra: split_off(&mut ex, nb * per_row(matches!(cell, CellKind::Gru { .. }))),
+                })));
+            }
+        }
+        par_ranges(slices.len(), 1, |i| {
+            let r = slices[i.start].clone();
+            let bufs = tasks[i.start].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each slice runs once");
+            let c0 = c0.map(|c| &c[r.start * u..r.end * u]);
+            self.recur(r.clone(), &xw[r.start * t * gu..r.end * t * gu], &h0[r.start * u..r.end * u], c0, bufs);
+        });
+        (out, saved)
+    }
+
+    fn bias_in(&self) -> Option<&[T]> {
+        let gu = self.dims.g * self.dims.u;
+        self.bias.as_deref().map(|b| &b[..gu])
+    }
+
+    /// The recurrent bias GRU with reset_after adds to h·U.
+    fn bias_rec(&self) -> Option<&[T]> {
+        let gu = self.dims.g * self.dims.u;
+        match self.spec.cell {
+            CellKind::Gru { reset_after: true } => self.bias.as_deref().map(|b| &b[gu..]),
+            _ => None,
+        }
+    }
+
+    /// The whole recurrence of batch rows `rows` (`xw`, `h0`, `c0` and `bufs` are their slices).
+    fn recur(&self, rows: std::ops::Range<usize>, xw: &[T], h0: &[T], c0: Option<&[T]>, bufs: SliceBufs<'_, T>) {
+        let Dims { t, u, g, .. } = self.dims;
+        let b = rows.len();
+        let gu = g * u;
+        let cell = self.spec.cell;
+        let states = cell.states();
+        let (act, ract) = (self.spec.activation, self.spec.recurrent_activation);
+        let lstm = cell == CellKind::Lstm;
+        let gru_plain = cell == (CellKind::Gru { reset_after: false });
+        let keep = self.keep.map(|k| &k[rows.start * t..rows.end * t]);
+        let rmask = self.rmask.as_deref().map(|m| &m[rows.start * u..rows.end * u]);
         let mut h = h0.to_vec();
         let mut c = c0.map_or_else(Vec::new, |c| c.to_vec());
+        // Per-step scratch: masked h, recurrent projections, activated gates, new states
+        // (LSTM: c, act(c), h side by side; otherwise h), GRU-plain's r⊙h and its projection.
         let mut hm = vec![T::zero(); b * u];
         let mut hu = vec![T::zero(); b * gu];
-        let mut hh_lin = vec![T::zero(); if cell == (CellKind::Gru { reset_after: false }) { b * u } else { 0 }];
+        let mut sg = vec![T::zero(); b * gu];
+        let su = if lstm { 3 * u } else { u };
+        let mut snew = vec![T::zero(); b * su];
+        let mut rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
+        let mut hh_lin = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         for s in 0..t {
             let ti = self.dims.t_in(s, self.spec.go_backwards);
-            // Recurrent projection: (h ⊙ recurrent mask)·U, the GRU without reset_after only
-            // for z and r (its h-part needs r first).
-            let hin: &[T] = match &self.rmask {
+            // Recurrent projection (h ⊙ recurrent mask)·U (+ the recurrent bias); GRU without
+            // reset_after projects only z and r here (its h-part needs r first).
+            let hin: &[T] = match rmask {
                 Some(m) => {
                     hm.iter_mut().zip(h.iter().zip(m)).for_each(|(o, (&hv, &mv))| *o = hv * mv);
                     &hm
                 }
                 None => &h,
             };
-            let cols = if cell == (CellKind::Gru { reset_after: false }) { 2 * u } else { gu };
-            gemm(b, cols, u, Mat::row_major(hin, 0, u), Mat::row_major(self.rk, 0, gu), &mut hu, 0, gu, false, true);
-            if let Some(bias) = bias_rec {
+            let cols = if gru_plain { 2 * u } else { gu };
+            gemm(b, cols, u, Mat::row_major(hin, 0, u), Mat::row_major(self.rk, 0, gu), &mut hu, 0, gu, false, false);
+            if let Some(bias) = self.bias_rec() {
                 for row in hu.chunks_mut(gu) {
                     row.iter_mut().zip(bias).for_each(|(v, &bv)| *v += bv);
                 }
             }
-            if cell == (CellKind::Gru { reset_after: false }) {
-                // r = σ(x_r + (h⊙m)·U_r), then (r ⊙ h⊙m)·U_h.
-                let mut rh = vec![T::zero(); b * u];
-                for bi in 0..b {
-                    let row = bi * t + ti;
-                    for j in 0..u {
-                        let r = self.spec.recurrent_activation.apply(xw[row * gu + u + j] + hu[bi * gu + u + j]);
-                        rh[bi * u + j] = r * hin[bi * u + j];
+            // Gates of every row.
+            for (bi, gr) in sg.chunks_mut(gu).enumerate() {
+                let xr = &xw[(bi * t + ti) * gu..(bi * t + ti + 1) * gu];
+                let hr = &hu[bi * gu..(bi + 1) * gu];
+                match cell {
+                    CellKind::Lstm => {
+                        add_into(xr, hr, gr);
+                        activate(ract, &mut gr[..2 * u]);
+                        activate(act, &mut gr[2 * u..3 * u]);
+                        activate(ract, &mut gr[3 * u..]);
                     }
-                }
-                gemm(b, u, u, Mat::row_major(&rh, 0, u), Mat { data: self.rk, offset: 2 * u, rs: gu, cs: 1 }, &mut hh_lin, 0, u, false, true);
-                for bi in 0..b {
-                    let row = bi * t + ti;
-                    saved.extra[row * u..(row + 1) * u].copy_from_slice(&rh[bi * u..(bi + 1) * u]);
+                    CellKind::Gru { reset_after } => {
+                        add_into(&xr[..2 * u], &hr[..2 * u], &mut gr[..2 * u]);
+                        activate(ract, &mut gr[..2 * u]);
+                        if reset_after {
+                            let (zr, hh) = gr.split_at_mut(2 * u);
+                            add_product(&xr[2 * u..], &zr[u..], &hr[2 * u..], hh);
+                            activate(act, hh);
+                        }
+                    }
+                    CellKind::Simple => {
+                        add_into(xr, hr, gr);
+                        activate(act, gr);
+                    }
                 }
             }
-            let rows = par_ranges(b, ROWS_PER_TASK, |range| {
-                range.map(|bi| self.cell_row(bi * t + ti, &xw, &hu[bi * gu..(bi + 1) * gu], &h[bi * u..(bi + 1) * u], if c.is_empty() { &[] } else { &c[bi * u..(bi + 1) * u] }, if hh_lin.is_empty() { &[] } else { &hh_lin[bi * u..(bi + 1) * u] })).collect::<Vec<_>>()
-            });
-            for (bi, row_out) in rows.into_iter().flatten().enumerate() {
-                let row = bi * t + ti;
-                let kept = self.keep.is_none_or(|k| k[row]);
-                saved.hprev[row * u..(row + 1) * u].copy_from_slice(&h[bi * u..(bi + 1) * u]);
-                if cell == CellKind::Lstm {
-                    saved.cprev[row * u..(row + 1) * u].copy_from_slice(&c[bi * u..(bi + 1) * u]);
+            if gru_plain {
+                // hh = act(x_h + (r ⊙ h_in)·U_h).
+                for bi in 0..b {
+                    let (r, hr) = (&sg[bi * gu + u..bi * gu + 2 * u], &hin[bi * u..(bi + 1) * u]);
+                    rh[bi * u..(bi + 1) * u].iter_mut().zip(r.iter().zip(hr)).for_each(|(o, (&rv, &hv))| *o = rv * hv);
                 }
-                let o = &mut out[(bi * (t + states) + s) * u..(bi * (t + states) + s + 1) * u];
+                gemm(b, u, u, Mat::row_major(&rh, 0, u), Mat { data: self.rk, offset: 2 * u, rs: gu, cs: 1 }, &mut hh_lin, 0, u, false, false);
+                for bi in 0..b {
+                    let xr = &xw[(bi * t + ti) * gu + 2 * u..(bi * t + ti + 1) * gu];
+                    let hh = &mut sg[bi * gu + 2 * u..(bi + 1) * gu];
+                    add_into(xr, &hh_lin[bi * u..(bi + 1) * u], hh);
+                    activate(act, hh);
+                }
+            }
+            // New states of every row.
+            for (bi, sr) in snew.chunks_mut(su).enumerate() {
+                let gr = &sg[bi * gu..(bi + 1) * gu];
+                match cell {
+                    CellKind::Lstm => {
+                        let (cn, rest) = sr.split_at_mut(u);
+                        let (a, hn) = rest.split_at_mut(u);
+                        lstm_state(gr, &c[bi * u..(bi + 1) * u], cn, a, hn, act);
+                    }
+                    CellKind::Gru { .. } => gru_state(&gr[..u], &gr[2 * u..], &h[bi * u..(bi + 1) * u], sr),
+                    CellKind::Simple => sr.copy_from_slice(gr),
+                }
+            }
+            // Keep what backward needs; masked rows carry their states over.
+            for bi in 0..b {
+                let row = bi * t + ti;
+                let kept = keep.is_none_or(|k| k[row]);
+                let (hr, rr) = (bi * u..(bi + 1) * u, row * u..(row + 1) * u);
+                bufs.hprev[rr.clone()].copy_from_slice(&h[hr.clone()]);
+                if lstm {
+                    bufs.cprev[rr.clone()].copy_from_slice(&c[hr.clone()]);
+                }
+                let o = (bi * (t + states) + s) * u;
                 if kept {
-                    saved.gates[row * gu..(row + 1) * gu].copy_from_slice(&row_out.gates);
-                    if !row_out.extra.is_empty() {
-                        saved.extra[row * u..(row + 1) * u].copy_from_slice(&row_out.extra);
+                    bufs.gates[row * gu..(row + 1) * gu].copy_from_slice(&sg[bi * gu..(bi + 1) * gu]);
+                    match cell {
+                        CellKind::Gru { reset_after: true } => bufs.extra[rr.clone()].copy_from_slice(&hu[bi * gu + 2 * u..(bi + 1) * gu]),
+                        CellKind::Gru { reset_after: false } => bufs.extra[rr.clone()].copy_from_slice(&rh[hr.clone()]),
+                        _ => {}
                     }
-                    h[bi * u..(bi + 1) * u].copy_from_slice(&row_out.h);
-                    if cell == CellKind::Lstm {
-                        c[bi * u..(bi + 1) * u].copy_from_slice(&row_out.c);
-                        saved.cnew[row * u..(row + 1) * u].copy_from_slice(&row_out.c);
+                    let sr = &snew[bi * su..(bi + 1) * su];
+                    if lstm {
+                        c[hr.clone()].copy_from_slice(&sr[..u]);
+                        bufs.cact[rr].copy_from_slice(&sr[u..2 * u]);
+                        h[hr].copy_from_slice(&sr[2 * u..]);
+                    } else {
+                        h[hr].copy_from_slice(sr);
                     }
-                    o.copy_from_slice(&row_out.h);
-                } else {
-                    // Masked: states carry over; the output is the previous output (or zeros).
-                    if cell == CellKind::Lstm {
-                        saved.cnew[row * u..(row + 1) * u].copy_from_slice(&c[bi * u..(bi + 1) * u]);
-                    }
-                    if !self.spec.zero_output_for_mask {
-                        o.copy_from_slice(&h[bi * u..(bi + 1) * u]);
-                    }
+                    bufs.out[o..o + u].copy_from_slice(&h[bi * u..(bi + 1) * u]);
+                } else if !self.spec.zero_output_for_mask {
+                    // Masked: the output is the previous output (the carried h).
+                    bufs.out[o..o + u].copy_from_slice(&h[hr]);
                 }
             }
         }
         for bi in 0..b {
             let base = bi * (t + states);
-            out[(base + t) * u..(base + t + 1) * u].copy_from_slice(&h[bi * u..(bi + 1) * u]);
-            if cell == CellKind::Lstm {
-                out[(base + t + 1) * u..(base + t + 2) * u].copy_from_slice(&c[bi * u..(bi + 1) * u]);
+            bufs.out[(base + t) * u..(base + t + 1) * u].copy_from_slice(&h[bi * u..(bi + 1) * u]);
+            if lstm {
+                bufs.out[(base + t + 1) * u..(base + t + 2) * u].copy_from_slice(&c[bi * u..(bi + 1) * u]);
             }
         }
-        (out, saved)
     }
+}
 
-    /// The gates and new states of one batch row (`row` = b·T + t into the input projections).
-    fn cell_row(&self, row: usize, xw: &[T], hu: &[T], hp: &[T], cp: &[T], hh_lin: &[T]) -> RowOut<T> {
-        let u = self.dims.u;
-        let gu = self.dims.g * u;
-        let xr = &xw[row * gu..(row + 1) * gu];
-        let (act, ract) = (self.spec.activation, self.spec.recurrent_activation);
-        let mut gates = vec![T::zero(); gu];
-        let mut h = vec![T::zero(); u];
-        let mut c = Vec::new();
-        let mut extra = Vec::new();
-        match self.spec.cell {
-            CellKind::Lstm => {
-                c = vec![T::zero(); u];
-                for j in 0..u {
-                    let i = ract.apply(xr[j] + hu[j]);
-                    let f = ract.apply(xr[u + j] + hu[u + j]);
-                    let gg = act.apply(xr[2 * u + j] + hu[2 * u + j]);
-                    let o = ract.apply(xr[3 * u + j] + hu[3 * u + j]);
-                    let cn = f * cp[j] + i * gg;
-                    c[j] = cn;
-                    h[j] = o * act.apply(cn);
-                    gates[j] = i;
-                    gates[u + j] = f;
-                    gates[2 * u + j] = gg;
-                    gates[3 * u + j] = o;
-                }
-            }
-            CellKind::Gru { reset_after } => {
-                if reset_after {
-                    extra = hu[2 * u..3 * u].to_vec();
-                }
-                for j in 0..u {
-                    let z = ract.apply(xr[j] + hu[j]);
-                    let r = ract.apply(xr[u + j] + hu[u + j]);
-                    let hh = if reset_after { act.apply(xr[2 * u + j] + r * hu[2 * u + j]) } else { act.apply(xr[2 * u + j] + hh_lin[j]) };
-                    h[j] = z * hp[j] + (T::one() - z) * hh;
-                    gates[j] = z;
-                    gates[u + j] = r;
-                    gates[2 * u + j] = hh;
-                }
-            }
-            CellKind::Simple => {
-                for j in 0..u {
-                    h[j] = act.apply(xr[j] + hu[j]);
-                    gates[j] = h[j];
-                }
+multiversion! {
+    /// LSTM gate backward of one row: dz (pre-activation gates) and dc ← dc_prev, from dh, dc.
+    fn lstm_row_grad[T: Float](g: &[T], c_prev: &[T], a: &[T], dh: &[T], dc: &mut [T], dz: &mut [T], act: CellActivation, ract: CellActivation) {
+        let u = dh.len();
+        for j in 0..u {
+            let (i, f, gg, o) = (g[j], g[u + j], g[2 * u + j], g[3 * u + j]);
+            let dcj = dc[j] + dh[j] * o * act.grad_from_output(a[j]);
+            dz[j] = dcj * gg * ract.grad_from_output(i);
+            dz[u + j] = dcj * c_prev[j] * ract.grad_from_output(f);
+            dz[2 * u + j] = dcj * i * act.grad_from_output(gg);
+            dz[3 * u + j] = dh[j] * a[j] * ract.grad_from_output(o);
+            dc[j] = dcj * f;
+        }
+    }
+}
+
+multiversion! {
+    /// GRU gate backward of one row: dz of the input projections, dzh of the recurrent ones
+    /// (GRU-plain's r column is filled later, once d(r⊙h) is known), and the direct z⊙dh path.
+    #[allow(clippy::too_many_arguments)]
+    fn gru_row_grad[T: Float](g: &[T], h_prev: &[T], extra: &[T], dh: &[T], dz: &mut [T], dzh: &mut [T], direct: &mut [T], reset_after: bool, act: CellActivation, ract: CellActivation) {
+        let u = dh.len();
+        for j in 0..u {
+            let (z, hh) = (g[j], g[2 * u + j]);
+            let dahh = dh[j] * (T::one() - z) * act.grad_from_output(hh);
+            let daz = dh[j] * (h_prev[j] - hh) * ract.grad_from_output(z);
+            dz[j] = daz;
+            dz[2 * u + j] = dahh;
+            dzh[j] = daz;
+            direct[j] = dh[j] * z;
+            if reset_after {
+                let r = g[u + j];
+                let dar = dahh * extra[j] * ract.grad_from_output(r);
+                dz[u + j] = dar;
+                dzh[u + j] = dar;
+                dzh[2 * u + j] = dahh * r;
+            } else {
+                dzh[2 * u + j] = dahh;
             }
         }
-        RowOut { h, c, gates, extra }
+    }
+}
+
+multiversion! {
+    fn simple_row_grad[T: Float](h: &[T], dh: &[T], dz: &mut [T], act: CellActivation) {
+        for ((d, &g), &y) in dz.iter_mut().zip(dh).zip(h) {
+            *d = g * act.grad_from_output(y);
+        }
     }
 }
 
@@ -467,131 +619,35 @@ impl RnnBackward {
         let Dims { b, t, d, u, g } = self.dims;
         let gu = g * u;
         let cell = self.spec.cell;
-        let states = cell.states();
-        let (act, ract) = (self.spec.activation, self.spec.recurrent_activation);
         let grad = if grad.dtype() == T::DTYPE { grad.clone() } else { crate::ops::cast(grad, T::DTYPE)? };
         let dy = grad.data::<T>()?;
         let gates = self.saved.gates.data::<T>()?;
         let hprev = self.saved.hprev.data::<T>()?;
         let cprev = self.saved.cprev.data::<T>()?;
-        let cnew = self.saved.cnew.data::<T>()?;
+        let cact = self.saved.cact.data::<T>()?;
         let extra = self.saved.extra.data::<T>()?;
         let rk = self.recurrent_kernel.data::<T>()?;
         let rmask = self.rmask.as_ref().map(|m| m.to_vec::<T>()).transpose()?;
         let gru_plain = cell == (CellKind::Gru { reset_after: false });
 
         // dZx: gradient of the input projections (row b·T + t); dZh: of the recurrent ones.
+        // Each batch slice runs its own backward-through-time (as in the forward).
         let mut dzx = vec![T::zero(); b * t * gu];
         let mut dzh = if matches!(cell, CellKind::Gru { .. }) { vec![T::zero(); b * t * gu] } else { Vec::new() };
-        let mut dh = vec![T::zero(); b * u];
-        let mut dc = vec![T::zero(); if cell == CellKind::Lstm { b * u } else { 0 }];
-        for bi in 0..b {
-            let base = bi * (t + states);
-            dh[bi * u..(bi + 1) * u].copy_from_slice(&dy[(base + t) * u..(base + t + 1) * u]);
-            if cell == CellKind::Lstm {
-                dc[bi * u..(bi + 1) * u].copy_from_slice(&dy[(base + t + 1) * u..(base + t + 2) * u]);
-            }
-        }
-        let mut dh_direct = vec![T::zero(); b * u];
-        let mut tmp = vec![T::zero(); b * u];
-        let mut d_rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
-        for s in (0..t).rev() {
-            let ti = self.dims.t_in(s, self.spec.go_backwards);
-            // 1. The output gradient of this step joins dh; masked rows pass everything through.
-            for bi in 0..b {
-                let row = bi * t + ti;
-                let kept = self.keep.as_ref().is_none_or(|k| k[row]);
-                let o = &dy[(bi * (t + states) + s) * u..(bi * (t + states) + s + 1) * u];
-                if kept || !self.spec.zero_output_for_mask {
-                    dh[bi * u..(bi + 1) * u].iter_mut().zip(o).for_each(|(a, &v)| *a += v);
-                }
-            }
-            // 2. The fused gate backward of the kept rows; dh_direct gets the non-matmul paths.
-            for bi in 0..b {
-                let row = bi * t + ti;
-                let kept = self.keep.as_ref().is_none_or(|k| k[row]);
-                let dhr = &dh[bi * u..(bi + 1) * u];
-                let direct = &mut dh_direct[bi * u..(bi + 1) * u];
-                if !kept {
-                    direct.copy_from_slice(dhr);
-                    continue;
-                }
-                let gr = &gates[row * gu..(row + 1) * gu];
-                let dzr = &mut dzx[row * gu..(row + 1) * gu];
-                match cell {
-                    CellKind::Lstm => {
-                        let dcr = &mut dc[bi * u..(bi + 1) * u];
-                        for j in 0..u {
-                            let (i, f, gg, o) = (gr[j], gr[u + j], gr[2 * u + j], gr[3 * u + j]);
-                            let ac = act.apply(cnew[row * u + j]);
-                            let dcj = dcr[j] + dhr[j] * o * act.grad_from_output(ac);
-                            dzr[j] = dcj * gg * ract.grad_from_output(i);
-                            dzr[u + j] = dcj * cprev[row * u + j] * ract.grad_from_output(f);
-                            dzr[2 * u + j] = dcj * i * act.grad_from_output(gg);
-                            dzr[3 * u + j] = dhr[j] * ac * ract.grad_from_output(o);
-                            dcr[j] = dcj * f;
-                            direct[j] = T::zero();
-                        }
-                    }
-                    CellKind::Gru { reset_after } => {
-                        let dzhr = &mut dzh[row * gu..(row + 1) * gu];
-                        for j in 0..u {
-                            let (z, hh) = (gr[j], gr[2 * u + j]);
-                            let dahh = dhr[j] * (T::one() - z) * act.grad_from_output(hh);
-                            let daz = dhr[j] * (hprev[row * u + j] - hh) * ract.grad_from_output(z);
-                            dzr[j] = daz;
-                            dzr[2 * u + j] = dahh;
-                            dzhr[j] = daz;
-                            direct[j] = dhr[j] * z;
-                            if reset_after {
-                                let r = gr[u + j];
-                                let dar = dahh * extra[row * u + j] * ract.grad_from_output(r);
-                                dzr[u + j] = dar;
-                                dzhr[u + j] = dar;
-                                dzhr[2 * u + j] = dahh * r;
-                            } else {
-                                dzhr[2 * u + j] = dahh;
-                            }
-                        }
-                    }
-                    CellKind::Simple => {
-                        for j in 0..u {
-                            dzr[j] = dhr[j] * act.grad_from_output(gr[j]);
-                            direct[j] = T::zero();
-                        }
-                    }
-                }
-            }
-            if gru_plain {
-                // d(r⊙h) = dahh·U_hᵀ, then dr and the direct r path into h.
-                let dzh_step = Mat { data: &dzh[..], offset: ti * gu + 2 * u, rs: t * gu, cs: 1 };
-                gemm(b, u, u, dzh_step, Mat { data: &rk[..], offset: 2 * u, rs: gu, cs: 1 }.t(), &mut d_rh, 0, u, false, true);
-                for bi in 0..b {
-                    let row = bi * t + ti;
-                    if !self.keep.as_ref().is_none_or(|k| k[row]) {
-                        continue;
-                    }
-                    for j in 0..u {
-                        let r = gates[row * gu + u + j];
-                        let m = rmask.as_ref().map_or(T::one(), |m| m[bi * u + j]);
-                        let hm = hprev[row * u + j] * m;
-                        let dar = d_rh[bi * u + j] * hm * ract.grad_from_output(r);
-                        dzx[row * gu + u + j] = dar;
-                        dzh[row * gu + u + j] = dar;
-                        dh_direct[bi * u + j] += d_rh[bi * u + j] * r * m;
-                    }
-                }
-            }
-            // 3. dh_prev = direct + (dZh_step·Uᵀ) ⊙ recurrent mask (the matmul part only over
-            //    the columns that went through U: all of them but GRU-plain's h-part).
-            let (dz_rec, cols) = if matches!(cell, CellKind::Gru { .. }) { (&dzh, if gru_plain { 2 * u } else { gu }) } else { (&dzx, gu) };
-            let dz_step = Mat { data: &dz_rec[..], offset: ti * gu, rs: t * gu, cs: 1 };
-            gemm(b, u, cols, dz_step, Mat::row_major(&rk, 0, gu).t(), &mut tmp, 0, u, false, true);
-            for i in 0..b * u {
-                let m = rmask.as_ref().map_or(T::one(), |m| m[i]);
-                dh[i] = dh_direct[i] + tmp[i] * m;
-            }
-        }
+        let slices = batch_slices(b);
+        let tasks: Vec<_> = {
+            let (mut zx, mut zh) = (&mut dzx[..], &mut dzh[..]);
+            let gru = matches!(cell, CellKind::Gru { .. });
+            slices.iter().map(|r| std::sync::Mutex::new(Some((split_off(&mut zx, r.len() * t * gu), split_off(&mut zh, if gru { r.len() * t * gu } else { 0 }))))).collect()
+        };
+        let rk_t: Vec<T> = (0..gu).flat_map(|j| (0..u).map(move |i| (i, j))).map(|(i, j)| rk[i * gu + j]).collect();
+        let saved = SavedSlices { dy: &dy, gates: &gates, hprev: &hprev, cprev: &cprev, cact: &cact, extra: &extra, rk_t: &rk_t, rmask: rmask.as_deref() };
+        let initial = par_ranges(slices.len(), 1, |i| {
+            let (zx, zh) = tasks[i.start].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each slice runs once");
+            self.bptt(slices[i.start].clone(), &saved, zx, zh)
+        });
+        let dh: Vec<T> = initial.iter().flat_map(|(h, _)| h.iter().copied()).collect();
+        let dc: Vec<T> = initial.iter().flat_map(|(_, c)| c.iter().copied()).collect();
 
         let xd = self.x.data::<T>()?;
         let w = self.kernel.data::<T>()?;
@@ -642,6 +698,137 @@ impl RnnBackward {
     }
 }
 
+/// The saved forward buffers and the output gradient, whole (indexed by a slice's rows).
+struct SavedSlices<'a, T> {
+    dy: &'a [T],
+    gates: &'a [T],
+    hprev: &'a [T],
+    cprev: &'a [T],
+    cact: &'a [T],
+    extra: &'a [T],
+    /// The recurrent kernel transposed once, (gates·units, units) row-major.
+    rk_t: &'a [T],
+    rmask: Option<&'a [T]>,
+}
+
+impl RnnBackward {
+    /// Backward-through-time of batch rows `rows`: fills their dZx / dZh rows (`dzx`, `dzh` are
+    /// their slices) and returns the gradients of their initial h and c.
+    fn bptt<T: Float>(&self, rows: std::ops::Range<usize>, saved: &SavedSlices<'_, T>, dzx: &mut [T], dzh: &mut [T]) -> (Vec<T>, Vec<T>) {
+        let Dims { t, u, g, .. } = self.dims;
+        let b = rows.len();
+        let gu = g * u;
+        let cell = self.spec.cell;
+        let states = cell.states();
+        let (act, ract) = (self.spec.activation, self.spec.recurrent_activation);
+        let gru_plain = cell == (CellKind::Gru { reset_after: false });
+        let (r0, r1) = (rows.start, rows.end);
+        let dy = &saved.dy[r0 * (t + states) * u..r1 * (t + states) * u];
+        let gates = &saved.gates[r0 * t * gu..r1 * t * gu];
+        let hprev = &saved.hprev[r0 * t * u..r1 * t * u];
+        let (cprev, cact) = if cell == CellKind::Lstm { (&saved.cprev[r0 * t * u..r1 * t * u], &saved.cact[r0 * t * u..r1 * t * u]) } else { (&[][..], &[][..]) };
+        let extra = if matches!(cell, CellKind::Gru { .. }) { &saved.extra[r0 * t * u..r1 * t * u] } else { &[][..] };
+        let rmask = saved.rmask.map(|m| &m[r0 * u..r1 * u]);
+        let keep = self.keep.as_deref().map(|k| &k[r0 * t..r1 * t]);
+        let mut dh = vec![T::zero(); b * u];
+        let mut dc = vec![T::zero(); if cell == CellKind::Lstm { b * u } else { 0 }];
+        for bi in 0..b {
+            let base = bi * (t + states);
+            dh[bi * u..(bi + 1) * u].copy_from_slice(&dy[(base + t) * u..(base + t + 1) * u]);
+            if cell == CellKind::Lstm {
+                dc[bi * u..(bi + 1) * u].copy_from_slice(&dy[(base + t + 1) * u..(base + t + 2) * u]);
+            }
+        }
+        let mut dh_direct = vec![T::zero(); b * u];
+        let mut tmp = vec![T::zero(); b * u];
+        let mut d_rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
+        // This step's dZ rows, contiguous for the step's gemm (then copied to dzx / dzh).
+        let gru = matches!(cell, CellKind::Gru { .. });
+        let mut sdz = vec![T::zero(); b * gu];
+        let mut sdzh = vec![T::zero(); if gru { b * gu } else { 0 }];
+        let rkt = saved.rk_t;
+        for s in (0..t).rev() {
+            let ti = self.dims.t_in(s, self.spec.go_backwards);
+            // 1. The output gradient of this step joins dh; masked rows pass everything through.
+            for bi in 0..b {
+                let row = bi * t + ti;
+                let kept = keep.is_none_or(|k| k[row]);
+                let o = &dy[(bi * (t + states) + s) * u..(bi * (t + states) + s + 1) * u];
+                if kept || !self.spec.zero_output_for_mask {
+                    dh[bi * u..(bi + 1) * u].iter_mut().zip(o).for_each(|(a, &v)| *a += v);
+                }
+            }
+            // 2. The fused gate backward of the kept rows; dh_direct gets the non-matmul paths.
+            for bi in 0..b {
+                let row = bi * t + ti;
+                let kept = keep.is_none_or(|k| k[row]);
+                let dhr = &dh[bi * u..(bi + 1) * u];
+                let direct = &mut dh_direct[bi * u..(bi + 1) * u];
+                let dzr = &mut sdz[bi * gu..(bi + 1) * gu];
+                if !kept {
+                    direct.copy_from_slice(dhr);
+                    dzr.fill(T::zero());
+                    if gru {
+                        sdzh[bi * gu..(bi + 1) * gu].fill(T::zero());
+                    }
+                    continue;
+                }
+                let gr = &gates[row * gu..(row + 1) * gu];
+                match cell {
+                    CellKind::Lstm => {
+                        lstm_row_grad(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr, act, ract);
+                        direct.fill(T::zero());
+                    }
+                    CellKind::Gru { reset_after } => {
+                        gru_row_grad(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut sdzh[bi * gu..(bi + 1) * gu], direct, reset_after, act, ract);
+                    }
+                    CellKind::Simple => {
+                        simple_row_grad(gr, dhr, dzr, act);
+                        direct.fill(T::zero());
+                    }
+                }
+            }
+            if gru_plain {
+                // d(r⊙h) = dahh·U_hᵀ, then dr and the direct r path into h.
+                let dahh = Mat { data: &sdzh[..], offset: 2 * u, rs: gu, cs: 1 };
+                gemm(b, u, u, dahh, Mat::row_major(rkt, 2 * u * u, u), &mut d_rh, 0, u, false, false);
+                for bi in 0..b {
+                    let row = bi * t + ti;
+                    if !keep.is_none_or(|k| k[row]) {
+                        continue;
+                    }
+                    for j in 0..u {
+                        let r = gates[row * gu + u + j];
+                        let m = rmask.as_ref().map_or(T::one(), |m| m[bi * u + j]);
+                        let hm = hprev[row * u + j] * m;
+                        let dar = d_rh[bi * u + j] * hm * ract.grad_from_output(r);
+                        sdz[bi * gu + u + j] = dar;
+                        sdzh[bi * gu + u + j] = dar;
+                        dh_direct[bi * u + j] += d_rh[bi * u + j] * r * m;
+                    }
+                }
+            }
+            // 3. dh_prev = direct + (dZ_step·Uᵀ) ⊙ recurrent mask (the matmul part only over
+            //    the columns that went through U: all of them but GRU-plain's h-part).
+            let (dz_rec, cols) = if gru { (&sdzh, if gru_plain { 2 * u } else { gu }) } else { (&sdz, gu) };
+            gemm(b, u, cols, Mat::row_major(dz_rec, 0, gu), Mat::row_major(rkt, 0, u), &mut tmp, 0, u, false, false);
+            for i in 0..b * u {
+                let m = rmask.as_ref().map_or(T::one(), |m| m[i]);
+                dh[i] = dh_direct[i] + tmp[i] * m;
+            }
+            for bi in 0..b {
+                let row = bi * t + ti;
+                dzx[row * gu..(row + 1) * gu].copy_from_slice(&sdz[bi * gu..(bi + 1) * gu]);
+                if gru {
+                    dzh[row * gu..(row + 1) * gu].copy_from_slice(&sdzh[bi * gu..(bi + 1) * gu]);
+                }
+            }
+        }
+
+        (dh, dc)
+    }
+}
+
 impl Backward for RnnBackward {
     fn name(&self) -> &'static str {
         "rnn"
@@ -683,6 +870,21 @@ mod tests {
                 }
                 check_grads(|x| rnn(&x[0], &x[1], &x[2], Some(&x[3]), &x[4], x.get(5), m.as_ref(), rm.as_ref(), s), &inputs);
             }
+        }
+    }
+
+    #[test]
+    fn rnn_gradients_with_two_batch_slices() {
+        // 17 rows run as two slices (16 + 1) in the forward and in backward-through-time.
+        let (b, t, d, u) = (17, 3, 2, 2);
+        let m = mask(b, t);
+        for cell in [CellKind::Lstm, CellKind::Gru { reset_after: false }] {
+            let g = cell.gates();
+            let mut inputs = vec![rand64(&[b, t, d], 21), rand64(&[d, g * u], 22), rand64(&[u, g * u], 23), rand64(&[g * u], 24), rand64(&[b, u], 25)];
+            if cell == CellKind::Lstm {
+                inputs.push(rand64(&[b, u], 26));
+            }
+            check_grads(|x| rnn(&x[0], &x[1], &x[2], Some(&x[3]), &x[4], x.get(5), Some(&m), None, spec(cell, true, false)), &inputs);
         }
     }
 
