@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::dense::{column_sums, epilogue, pre_activation_grad, rows_per_chunk, Activation};
 use crate::autograd::{record, Backward};
 use crate::error::Result;
-use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::gemm::{gemm, transposed, Mat};
 use crate::ops::common::{grad_if, promote_float, to_float};
 use crate::runtime::{par_chunks_mut, par_ranges};
 use crate::tensor::{Float, Tensor};
@@ -284,8 +284,10 @@ impl ConvBackward {
 
         let dx = grad_if(needs[0], || {
             let mut dx = vec![T::zero(); x.len()];
+            // The kernel as a row-major (filters × width) matrix: group g's rows are g·og.. .
+            let wt = transposed(&w, width, o);
             if g.is_pointwise() {
-                gemm(rows, g.c, o, Mat::row_major(&dz, 0, o), Mat::row_major(&w, 0, o).t(), &mut dx, 0, g.c, false, true);
+                gemm(rows, g.c, o, Mat::row_major(&dz, 0, o), Mat::row_major(&wt, 0, g.c), &mut dx, 0, g.c, false, true);
             } else if rows > 0 && o > 0 {
                 let (positions, sample) = (g.positions(), g.sample_len());
                 par_chunks_mut(&mut dx, sample.max(1), |first, dxs| {
@@ -296,7 +298,7 @@ impl ConvBackward {
                             let m = tile.min((n + 1) * positions - r0);
                             for grp in 0..g.groups {
                                 let dz_tile = Mat { data: &dz[..], offset: r0 * o + grp * og, rs: o, cs: 1 };
-                                gemm(m, width, og, dz_tile, group_kernel(&w, g, grp).t(), dcol, 0, width, false, false);
+                                gemm(m, width, og, dz_tile, Mat::row_major(&wt, grp * og * width, width), dcol, 0, width, false, false);
                                 col2im_add(dcol, g, r0..r0 + m, grp, dxs, first);
                             }
                             r0 += m;

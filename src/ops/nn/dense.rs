@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::autograd::{record, Backward};
 use crate::error::Result;
-use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::gemm::{gemm, transposed, Mat};
 use crate::kernels::math;
 use crate::kernels::softmax::{softmax_grad_row, softmax_row_in_place};
 use crate::multiversion;
@@ -202,7 +202,9 @@ impl DenseBackward {
         let dz_mat = Mat::row_major(&dz, 0, n);
         let dx = grad_if(needs[0], || {
             let mut dx = vec![T::zero(); m * k];
-            gemm(m, k, n, dz_mat, kernel_mat::<T>(&self.kernel)?.t(), &mut dx, 0, k, false, true);
+            let w = self.kernel.data::<T>()?;
+            let wt = transposed(&w, k, n);
+            gemm(m, k, n, dz_mat, Mat::row_major(&wt, 0, k), &mut dx, 0, k, false, true);
             Tensor::from_vec(dx, self.x.shape())
         })?;
         let dw = grad_if(needs[1], || {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::autograd::{record, Backward};
 use crate::error::Result;
-use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::gemm::{gemm, transposed, Mat};
 use crate::kernels::math;
 use crate::multiversion;
 use crate::ops::common::{grad_if, promote_float};
@@ -640,7 +640,7 @@ impl RnnBackward {
             let gru = matches!(cell, CellKind::Gru { .. });
             slices.iter().map(|r| std::sync::Mutex::new(Some((split_off(&mut zx, r.len() * t * gu), split_off(&mut zh, if gru { r.len() * t * gu } else { 0 }))))).collect()
         };
-        let rk_t: Vec<T> = (0..gu).flat_map(|j| (0..u).map(move |i| (i, j))).map(|(i, j)| rk[i * gu + j]).collect();
+        let rk_t = transposed(&rk, u, gu);
         let saved = SavedSlices { dy: &dy, gates: &gates, hprev: &hprev, cprev: &cprev, cact: &cact, extra: &extra, rk_t: &rk_t, rmask: rmask.as_deref() };
         let initial = par_ranges(slices.len(), 1, |i| {
             let (zx, zh) = tasks[i.start].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each slice runs once");
@@ -654,7 +654,8 @@ impl RnnBackward {
         let bt = b * t;
         let dx = grad_if(needs[0], || {
             let mut dx = vec![T::zero(); bt * d];
-            gemm(bt, d, gu, Mat::row_major(&dzx, 0, gu), Mat::row_major(&w, 0, gu).t(), &mut dx, 0, d, false, true);
+            let wt = transposed(&w, d, gu);
+            gemm(bt, d, gu, Mat::row_major(&dzx, 0, gu), Mat::row_major(&wt, 0, d), &mut dx, 0, d, false, true);
             Tensor::from_vec(dx, &[b, t, d])
         })?;
         let dw = grad_if(needs[1], || {
