@@ -20,7 +20,7 @@ use crate::kernels::gemm::{gemm, transposed, Mat};
 use crate::ops::common::{grad_if, promote_float, to_float};
 use crate::runtime::{par_chunks_mut, par_ranges};
 use crate::tensor::{Float, Tensor};
-use crate::{shape_err, value_err};
+use crate::{multiversion, shape_err, value_err};
 
 /// Strides, dilation, explicit (before, after) zero padding and groups, one entry per spatial dim.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +65,11 @@ impl Geom {
     }
     pub(super) fn sample_len(&self) -> usize {
         self.input.iter().product::<usize>() * self.c
+    }
+    /// Few input values per output (e.g. a first layer on one channel): direct loops beat
+    /// im2col + gemm, whose overheads dominate a product this thin.
+    fn is_narrow(&self) -> bool {
+        self.groups == 1 && self.width() <= 16
     }
     fn is_pointwise(&self) -> bool {
         self.groups == 1 && self.k == [1, 1, 1] && self.stride == [1, 1, 1] && self.pad == [0, 0, 0]
@@ -118,6 +123,37 @@ pub(super) fn geometry(op: &str, x: &[usize], kernel: &[usize], spec: &ConvSpec)
     Ok(g)
 }
 
+multiversion! {
+    /// y += a·x.
+    fn axpy[T: Float](y: &mut [T], a: T, x: &[T]) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o += a * v;
+        }
+    }
+}
+
+multiversion! {
+    /// Output rows r0.. of a narrow convolution (see `Geom::is_narrow`) by direct loops: each
+    /// input value of the window scales its kernel row into the output row. One call per chunk
+    /// so the vectorized inner loop is not behind a function call per row.
+    fn narrow_rows[T: Float](x: &[T], w: &[T], g: &Geom, r0: usize, out: &mut [T]) {
+        let o = g.o;
+        for (i, row) in out.chunks_mut(o).enumerate() {
+            for_each_tap(g, r0 + i, |tap, at| {
+                if let Some(at) = at {
+                    for ci in 0..g.c {
+                        let a = x[at + ci];
+                        let wr = &w[(tap * g.c + ci) * o..(tap * g.c + ci + 1) * o];
+                        for (y, &v) in row.iter_mut().zip(wr) {
+                            *y += a * v;
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
 thread_local! {
     // Per-thread scratch, kept between calls (u64 so it is aligned for f32 and f64).
     static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
@@ -140,7 +176,7 @@ fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
 
 /// Call `f(tap, input_offset)` for each kernel tap of output row `r`: `input_offset` is the
 /// index of that tap's first channel in `x` (or None where the tap falls into the padding).
-#[inline]
+#[inline(always)]
 pub(super) fn for_each_tap(g: &Geom, r: usize, mut f: impl FnMut(usize, Option<usize>)) {
     let p = g.positions();
     let (n, q) = (r / p, r % p);
@@ -250,6 +286,13 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
     par_chunks_mut(&mut out, tile * o, |start, chunk| {
         let r0 = start / o;
         let m = chunk.len() / o;
+        if g.is_narrow() {
+            narrow_rows(x, w, g, r0, chunk);
+            if fused {
+                chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
+            }
+            return;
+        }
         with_scratch(m * width, |col: &mut [T]| {
             for grp in 0..g.groups {
                 im2col(x, g, r0..r0 + m, grp, col);
@@ -318,6 +361,19 @@ impl ConvBackward {
                 let block = rows.div_ceil(16).div_ceil(tile).max(1) * tile;
                 let partials = par_ranges(rows, block, |range| {
                     let mut part = vec![T::zero(); width * o];
+                    if g.is_narrow() {
+                        for r in range {
+                            let dzr = &dz[r * o..(r + 1) * o];
+                            for_each_tap(g, r, |tap, at| {
+                                if let Some(at) = at {
+                                    for ci in 0..g.c {
+                                        axpy(&mut part[(tap * g.c + ci) * o..(tap * g.c + ci + 1) * o], x[at + ci], dzr);
+                                    }
+                                }
+                            });
+                        }
+                        return part;
+                    }
                     with_scratch(tile * width, |col: &mut [T]| {
                         let mut r0 = range.start;
                         while r0 < range.end {

@@ -16,7 +16,52 @@ use crate::error::Result;
 use crate::ops::common::to_float;
 use crate::runtime::par_chunks_mut;
 use crate::tensor::{DType, Float, Tensor};
-use crate::value_err;
+use crate::{multiversion, value_err};
+
+multiversion! {
+    /// acc ← max(acc, x) elementwise (a NaN in x wins, as a max should).
+    fn max_into[T: Float](acc: &mut [T], x: &[T]) {
+        for (o, &v) in acc.iter_mut().zip(x) {
+            *o = if v > *o || v != v { v } else { *o };
+        }
+    }
+}
+
+multiversion! {
+    /// acc ← max(acc, x) keeping the tap index of the winner.
+    fn max_into_with_tap[T: Float](acc: &mut [T], taps: &mut [u32], x: &[T], tap: u32) {
+        for ((o, t), &v) in acc.iter_mut().zip(taps.iter_mut()).zip(x) {
+            let win = v > *o || v != v;
+            *o = if win { v } else { *o };
+            *t = if win { tap } else { *t };
+        }
+    }
+}
+
+multiversion! {
+    /// d += g where this tap won the max (elementwise over channels).
+    fn add_where_tap[T: Float](d: &mut [T], g: &[T], win: &[u32], tap: u32) {
+        for ((o, &v), &w) in d.iter_mut().zip(g).zip(win) {
+            *o += if w == tap { v } else { T::zero() };
+        }
+    }
+}
+
+multiversion! {
+    fn add_into[T: Float](acc: &mut [T], x: &[T]) {
+        for (o, &v) in acc.iter_mut().zip(x) {
+            *o += v;
+        }
+    }
+}
+
+multiversion! {
+    fn add_scaled[T: Float](acc: &mut [T], x: &[T], scale: T) {
+        for (o, &v) in acc.iter_mut().zip(x) {
+            *o += v * scale;
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolMode {
@@ -74,9 +119,7 @@ fn forward<T: Float>(x: &[T], g: &Geom, mode: PoolMode, keep_argmax: bool) -> (V
                 for_each_tap(g, start / c + i, |_, at| {
                     if let Some(at) = at {
                         count += 1;
-                        for (o, &v) in row.iter_mut().zip(&x[at..at + c]) {
-                            *o += v;
-                        }
+                        add_into(row, &x[at..at + c]);
                     }
                 });
                 let scale = T::one() / T::from(count.max(1)).expect("count fits");
@@ -88,36 +131,25 @@ fn forward<T: Float>(x: &[T], g: &Geom, mode: PoolMode, keep_argmax: bool) -> (V
                 row.fill(T::neg_infinity());
                 for_each_tap(g, start / c + i, |_, at| {
                     if let Some(at) = at {
-                        for (o, &v) in row.iter_mut().zip(&x[at..at + c]) {
-                            // `!(v <= o)` also lets a NaN through, as a max should.
-                            if !(v <= *o) {
-                                *o = v;
-                            }
-                        }
+                        max_into(row, &x[at..at + c]);
                     }
                 });
             }
         }),
         PoolMode::Max => {
-            // Output and winning taps side by side: one task fills both for its rows.
-            let mut pairs: Vec<(T, u32)> = vec![(T::neg_infinity(), 0); out.len()];
-            par_chunks_mut(&mut pairs, chunk, |start, rows| {
-                for (i, row) in rows.chunks_mut(c).enumerate() {
+            // Output and winning taps: one task fills both for its rows (same chunking).
+            let argmax_chunks = std::sync::Mutex::new(argmax.chunks_mut(chunk).map(Some).collect::<Vec<_>>());
+            par_chunks_mut(&mut out, chunk, |start, rows| {
+                let taps = argmax_chunks.lock().unwrap_or_else(|e| e.into_inner())[start / chunk].take().expect("each chunk once");
+                for (i, (row, trow)) in rows.chunks_mut(c).zip(taps.chunks_mut(c)).enumerate() {
+                    row.fill(T::neg_infinity());
                     for_each_tap(g, start / c + i, |tap, at| {
                         if let Some(at) = at {
-                            for (o, &v) in row.iter_mut().zip(&x[at..at + c]) {
-                                if !(v <= o.0) {
-                                    *o = (v, tap as u32);
-                                }
-                            }
+                            max_into_with_tap(row, trow, &x[at..at + c], tap as u32);
                         }
                     });
                 }
             });
-            for ((o, a), (v, t)) in out.iter_mut().zip(argmax.iter_mut()).zip(pairs) {
-                *o = v;
-                *a = t;
-            }
         }
     }
     (out, argmax)
@@ -150,12 +182,7 @@ impl PoolBackward {
                             let win = &self.argmax[r * c..(r + 1) * c];
                             for_each_tap(g, r, |tap, at| {
                                 if let Some(at) = at {
-                                    let d = &mut dxs[at - first..at - first + c];
-                                    for ch in 0..c {
-                                        if win[ch] as usize == tap {
-                                            d[ch] += gr[ch];
-                                        }
-                                    }
+                                    add_where_tap(&mut dxs[at - first..at - first + c], gr, win, tap as u32);
                                 }
                             });
                         }
@@ -165,9 +192,7 @@ impl PoolBackward {
                             let scale = T::one() / T::from(count.max(1)).expect("count fits");
                             for_each_tap(g, r, |_, at| {
                                 if let Some(at) = at {
-                                    for (d, &v) in dxs[at - first..at - first + c].iter_mut().zip(gr) {
-                                        *d += v * scale;
-                                    }
+                                    add_scaled(&mut dxs[at - first..at - first + c], gr, scale);
                                 }
                             });
                         }
