@@ -123,34 +123,105 @@ pub(super) fn geometry(op: &str, x: &[usize], kernel: &[usize], spec: &ConvSpec)
     Ok(g)
 }
 
-multiversion! {
-    /// y += a·x.
-    fn axpy[T: Float](y: &mut [T], a: T, x: &[T]) {
-        for (o, &v) in y.iter_mut().zip(x) {
-            *o += a * v;
+
+/// Call `f(tap, ows, offset, step)` for each kernel tap over output rows `r0..r1`, which lie on
+/// one output line (same batch element and leading output coordinates): `ows` are the
+/// last-axis output positions whose input for this tap is inside the (unpadded) input, and the
+/// tap's first channel for position `ow` is at `offset + ow·step`. Per-tap work is index
+/// arithmetic once per line instead of once per output row.
+#[inline(always)]
+fn for_each_tap_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMut(usize, std::ops::Range<usize>, isize, usize)) {
+    let (n2, p) = (g.out[2], g.positions());
+    let line = r0 / n2;
+    let (ow0, ow1) = (r0 % n2, r0 % n2 + (r1 - r0));
+    let (n, q) = (line * n2 / p, (line * n2) % p);
+    let o1 = (q / n2) % g.out[1];
+    let o0 = q / (n2 * g.out[1]);
+    let base = (n * g.sample_len()) as isize;
+    let c = g.c as isize;
+    let (s2, d2, p2, in2) = (g.stride[2] as isize, g.dil[2] as isize, g.pad[2] as isize, g.input[2] as isize);
+    let mut tap = 0;
+    for a in 0..g.k[0] {
+        let i0 = (o0 * g.stride[0] + a * g.dil[0]) as isize - g.pad[0] as isize;
+        for b in 0..g.k[1] {
+            let i1 = (o1 * g.stride[1] + b * g.dil[1]) as isize - g.pad[1] as isize;
+            let row_ok = i0 >= 0 && i1 >= 0 && i0 < g.input[0] as isize && i1 < g.input[1] as isize;
+            for k2 in 0..g.k[2] as isize {
+                if row_ok {
+                    // i2 = ow·s2 + k2·d2 − p2 must lie in [0, in2).
+                    let shift = k2 * d2 - p2;
+                    let lo = if shift >= 0 { 0 } else { (-shift + s2 - 1) / s2 };
+                    let hi = if in2 - 1 - shift < 0 { 0 } else { (in2 - 1 - shift) / s2 + 1 };
+                    let (lo, hi) = ((lo as usize).max(ow0), (hi as usize).min(ow1));
+                    if lo < hi {
+                        let offset = base + ((i0 * g.input[1] as isize + i1) * in2 + shift) * c;
+                        f(tap, lo..hi, offset, (s2 * c) as usize);
+                    }
+                }
+                tap += 1;
+            }
         }
+    }
+}
+
+/// Split rows `r0..r1` into spans that each lie on one output line.
+#[inline(always)]
+fn for_each_line_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMut(usize, usize)) {
+    let n2 = g.out[2].max(1);
+    let mut r = r0;
+    while r < r1 {
+        let end = ((r / n2 + 1) * n2).min(r1);
+        f(r, end);
+        r = end;
     }
 }
 
 multiversion! {
     /// Output rows r0.. of a narrow convolution (see `Geom::is_narrow`) by direct loops: each
-    /// input value of the window scales its kernel row into the output row. One call per chunk
+    /// input value of the window scales its kernel row into the output row. One call per chunk,
     /// so the vectorized inner loop is not behind a function call per row.
     fn narrow_rows[T: Float](x: &[T], w: &[T], g: &Geom, r0: usize, out: &mut [T]) {
-        let o = g.o;
-        for (i, row) in out.chunks_mut(o).enumerate() {
-            for_each_tap(g, r0 + i, |tap, at| {
-                if let Some(at) = at {
-                    for ci in 0..g.c {
+        let (o, c, n2) = (g.o, g.c, g.out[2]);
+        let m = out.len() / o.max(1);
+        for_each_line_span(g, r0, r0 + m, |s0, s1| {
+            let line_start = s0 - s0 % n2;
+            for_each_tap_span(g, s0, s1, |tap, ows, offset, step| {
+                for ow in ows {
+                    let at = (offset + (ow * step) as isize) as usize;
+                    let r = line_start + ow - r0;
+                    let row = &mut out[r * o..(r + 1) * o];
+                    for ci in 0..c {
                         let a = x[at + ci];
-                        let wr = &w[(tap * g.c + ci) * o..(tap * g.c + ci + 1) * o];
-                        for (y, &v) in row.iter_mut().zip(wr) {
+                        for (y, &v) in row.iter_mut().zip(&w[(tap * c + ci) * o..(tap * c + ci + 1) * o]) {
                             *y += a * v;
                         }
                     }
                 }
             });
-        }
+        });
+    }
+}
+
+multiversion! {
+    /// dkernel += Σ over rows `r0..r1` of (window input value) · dz row, for a narrow convolution.
+    fn narrow_kernel_grad[T: Float](x: &[T], dz: &[T], g: &Geom, r0: usize, r1: usize, dw: &mut [T]) {
+        let (o, c, n2) = (g.o, g.c, g.out[2]);
+        for_each_line_span(g, r0, r1, |s0, s1| {
+            let line_start = s0 - s0 % n2;
+            for_each_tap_span(g, s0, s1, |tap, ows, offset, step| {
+                for ow in ows {
+                    let at = (offset + (ow * step) as isize) as usize;
+                    let r = line_start + ow;
+                    let dzr = &dz[r * o..(r + 1) * o];
+                    for ci in 0..c {
+                        let a = x[at + ci];
+                        for (y, &v) in dw[(tap * c + ci) * o..(tap * c + ci + 1) * o].iter_mut().zip(dzr) {
+                            *y += a * v;
+                        }
+                    }
+                }
+            });
+        });
     }
 }
 
@@ -362,16 +433,7 @@ impl ConvBackward {
                 let partials = par_ranges(rows, block, |range| {
                     let mut part = vec![T::zero(); width * o];
                     if g.is_narrow() {
-                        for r in range {
-                            let dzr = &dz[r * o..(r + 1) * o];
-                            for_each_tap(g, r, |tap, at| {
-                                if let Some(at) = at {
-                                    for ci in 0..g.c {
-                                        axpy(&mut part[(tap * g.c + ci) * o..(tap * g.c + ci + 1) * o], x[at + ci], dzr);
-                                    }
-                                }
-                            });
-                        }
+                        narrow_kernel_grad(&x, &dz, g, range.start, range.end, &mut part);
                         return part;
                     }
                     with_scratch(tile * width, |col: &mut [T]| {
