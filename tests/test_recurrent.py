@@ -199,6 +199,27 @@ def test_user_cell_runs_in_python_and_matches_the_fused_simple_rnn():
     assert model.evaluate(x, np.ones((3, 1)), verbose=0) < before
 
 
+@pytest.mark.parametrize("make", [lambda **k: layers.LSTM(3, **k), lambda **k: layers.GRU(3, **k), lambda **k: layers.GRU(3, reset_after=False, **k), lambda **k: layers.SimpleRNN(3, **k)])
+def test_other_activations_run_the_cell_equations_with_ops(make, monkeypatch):
+    """A cell with an activation the fused kernel lacks (here swish) runs its equations as ops;
+    with tanh forced onto that path, it must agree with the fused kernel."""
+    x = np.random.default_rng(4).normal(size=(2, 4, 3)).astype("float32")
+    mask = np.array([[1, 1, 0, 1], [1, 0, 1, 1]], bool)
+    fused = make(return_sequences=True)
+    want = np.asarray(fused(x, mask=mask))
+    from rkeras.layers import recurrent
+
+    monkeypatch.setattr(recurrent._Cell, "fused_activations", lambda self: None)
+    np.testing.assert_allclose(np.asarray(fused(x, mask=mask)), want, rtol=1e-5, atol=1e-6)
+    monkeypatch.undo()
+    swish = make(return_sequences=True, activation="swish")
+    model = rkeras.Sequential([rkeras.Input((4, 3)), swish, layers.Flatten(), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    before = model.evaluate(x, np.ones((2, 1)), verbose=0)
+    model.fit(x, np.ones((2, 1)), epochs=10, verbose=0)
+    assert model.evaluate(x, np.ones((2, 1)), verbose=0) < before
+
+
 def test_stateful_layer_carries_state_until_reset():
     x = np.random.default_rng(3).normal(size=(2, 3, 2)).astype("float32")
     layer = layers.GRU(3, stateful=True)

@@ -110,10 +110,44 @@ class _Cell(Layer):
         if training and self.recurrent_dropout > 0:
             rec_mask = random.dropout(ops.ones_like(states[0]), self.recurrent_dropout, seed=self.seed_generator)
         if self.fused_activations() is None:
-            raise ValueError(f"{type(self).__name__}: activation and recurrent_activation must be among {_FUSED_ACTIVATIONS} in rkeras.")
-        outputs, new_states = self.run_sequence(ops.expand_dims(inputs, 1), states, recurrent_mask=rec_mask)
-        h = outputs[:, 0]
+            h, new_states = self._step_with_ops(inputs, states, rec_mask)
+        else:
+            outputs, new_states = self.run_sequence(ops.expand_dims(inputs, 1), states, recurrent_mask=rec_mask)
+            h = outputs[:, 0]
         return h, (new_states if self.kind == "lstm" else new_states[0])
+
+    def _step_with_ops(self, x, states, rec_mask):
+        """One step composed of ops (any activation): the cell's equations, as Keras writes them."""
+        u = self.units
+        h_prev = states[0]
+        h_in = h_prev if rec_mask is None else h_prev * rec_mask
+        xw = ops.matmul(x, self.kernel)
+        bias_in = self.bias if not (self.kind == "gru" and self.reset_after) else (None if self.bias is None else self.bias[0])
+        if bias_in is not None:
+            xw = xw + bias_in
+        if self.kind == "simple":
+            h = self.activation(xw + ops.matmul(h_in, self.recurrent_kernel))
+            return h, [h]
+        if self.kind == "lstm":
+            z = xw + ops.matmul(h_in, self.recurrent_kernel)
+            i, f = self.recurrent_activation(z[:, :u]), self.recurrent_activation(z[:, u:2 * u])
+            c = f * states[1] + i * self.activation(z[:, 2 * u:3 * u])
+            h = self.recurrent_activation(z[:, 3 * u:]) * self.activation(c)
+            return h, [h, c]
+        if self.reset_after:
+            hu = ops.matmul(h_in, self.recurrent_kernel)
+            if self.bias is not None:
+                hu = hu + self.bias[1]
+            z = self.recurrent_activation(xw[:, :u] + hu[:, :u])
+            r = self.recurrent_activation(xw[:, u:2 * u] + hu[:, u:2 * u])
+            hh = self.activation(xw[:, 2 * u:] + r * hu[:, 2 * u:])
+        else:
+            hu = ops.matmul(h_in, self.recurrent_kernel[:, :2 * u])
+            z = self.recurrent_activation(xw[:, :u] + hu[:, :u])
+            r = self.recurrent_activation(xw[:, u:2 * u] + hu[:, u:])
+            hh = self.activation(xw[:, 2 * u:] + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * u:]))
+        h = z * h_prev + (1 - z) * hh
+        return h, [h]
 
     def get_initial_state(self, batch_size=None):
         sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
