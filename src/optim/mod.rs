@@ -19,6 +19,17 @@ pub enum Rule {
     Adam { beta_1: f64, beta_2: f64, epsilon: f64, amsgrad: bool },
     /// Slots: `[velocity]`, then `momentum` if `momentum > 0`, then `average_gradient` if centered.
     RmsProp { rho: f64, momentum: f64, epsilon: f64, centered: bool },
+    /// Slots: `[accumulator]` (Keras starts it at `initial_accumulator_value`).
+    Adagrad { epsilon: f64 },
+    /// Slots: `[accumulated_grad, accumulated_delta_var]`.
+    Adadelta { rho: f64, epsilon: f64 },
+    /// Slots: `[m, u]` (u: the decayed infinity norm).
+    Adamax { beta_1: f64, beta_2: f64, epsilon: f64 },
+    /// Slots: `[m, v]`. `u_product` is Keras's running product of the momentum schedule
+    /// μ_1·…·μ_t, already including this step's factor.
+    Nadam { beta_1: f64, beta_2: f64, epsilon: f64, u_product: f64 },
+    /// Slots: `[m]`.
+    Lion { beta_1: f64, beta_2: f64 },
 }
 
 impl Rule {
@@ -28,6 +39,8 @@ impl Rule {
             Rule::Sgd { momentum, .. } => usize::from(momentum != 0.0),
             Rule::Adam { amsgrad, .. } => 2 + usize::from(amsgrad),
             Rule::RmsProp { momentum, centered, .. } => 1 + usize::from(momentum > 0.0) + usize::from(centered),
+            Rule::Adagrad { .. } | Rule::Lion { .. } => 1,
+            Rule::Adadelta { .. } | Rule::Adamax { .. } | Rule::Nadam { .. } => 2,
         }
     }
 }
@@ -48,8 +61,10 @@ const PIECE: usize = 1 << 14;
 #[derive(Clone, Copy)]
 struct Coef<T> {
     lr: T,
-    /// Adam: the bias-corrected step size α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ).
+    /// Adam: the bias-corrected step size α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); Adamax: lr/(1−β₁ᵗ).
     alpha: T,
+    /// Nadam: m̂ = a·m + b·g and v̂ = v / (1 − β₂ᵗ) as (a, b, 1/(1 − β₂ᵗ)).
+    nadam: (T, T, T),
 }
 
 /// Apply `rule` with learning rate `learning_rate` to every variable. `iterations` is the number
@@ -69,14 +84,24 @@ pub fn apply<T: Float>(rule: Rule, learning_rate: f64, iterations: u64, updates:
         }
     }
     let lr = T::c(learning_rate);
+    let t = T::c(iterations as f64 + 1.0);
     let alpha = match rule {
-        Rule::Adam { beta_1, beta_2, .. } => {
-            let t = T::c(iterations as f64 + 1.0);
-            lr * (T::one() - T::c(beta_2).powf(t)).sqrt() / (T::one() - T::c(beta_1).powf(t))
-        }
+        Rule::Adam { beta_1, beta_2, .. } => lr * (T::one() - T::c(beta_2).powf(t)).sqrt() / (T::one() - T::c(beta_1).powf(t)),
+        Rule::Adamax { beta_1, .. } => lr / (T::one() - T::c(beta_1).powf(t)),
         _ => lr,
     };
-    let coef = Coef { lr, alpha };
+    let nadam = match rule {
+        Rule::Nadam { beta_1, beta_2, u_product, .. } => {
+            // Keras: μ_t = β₁(1 − ½·0.96ᵗ), m̂ = μ_{t+1}·m/(1 − Πμ·μ_{t+1}) + (1 − μ_t)·g/(1 − Πμ).
+            let decay = T::c(0.96);
+            let (b1, up) = (T::c(beta_1), T::c(u_product));
+            let u_t = b1 * (T::one() - T::c(0.5) * decay.powf(t));
+            let u_next = b1 * (T::one() - T::c(0.5) * decay.powf(t + T::one()));
+            (u_next / (T::one() - up * u_next), (T::one() - u_t) / (T::one() - up), T::one() / (T::one() - T::c(beta_2).powf(t)))
+        }
+        _ => (T::zero(), T::zero(), T::zero()),
+    };
+    let coef = Coef { lr, alpha, nadam };
 
     let mut pieces: Vec<Piece<'_, T>> = Vec::new();
     let mut total = 0usize;
@@ -131,6 +156,85 @@ fn update_piece<T: Float>(rule: Rule, c: Coef<T>, p: Piece<'_, T>) {
             let momentum_slot: &mut [T] = if momentum > 0.0 { slots.next().unwrap_or_default() } else { &mut [] };
             let average: &mut [T] = if centered { slots.next().unwrap_or_default() } else { &mut [] };
             rmsprop(param, grad, velocity, average, momentum_slot, c.lr, rho, mom, eps);
+        }
+        Rule::Adagrad { epsilon } => match slots.as_mut_slice() {
+            [acc] => adagrad(param, grad, acc, c.lr, T::c(epsilon)),
+            _ => unreachable!("slot count checked in apply"),
+        },
+        Rule::Adadelta { rho, epsilon } => match slots.as_mut_slice() {
+            [acc_grad, acc_delta] => adadelta(param, grad, acc_grad, acc_delta, c.lr, T::c(rho), T::c(epsilon)),
+            _ => unreachable!("slot count checked in apply"),
+        },
+        Rule::Adamax { beta_1, beta_2, epsilon } => match slots.as_mut_slice() {
+            [m, u] => adamax(param, grad, m, u, c.alpha, T::c(beta_1), T::c(beta_2), T::c(epsilon)),
+            _ => unreachable!("slot count checked in apply"),
+        },
+        Rule::Nadam { beta_1, beta_2, epsilon, .. } => match slots.as_mut_slice() {
+            [m, v] => nadam(param, grad, m, v, c.lr, c.nadam, T::c(beta_1), T::c(beta_2), T::c(epsilon)),
+            _ => unreachable!("slot count checked in apply"),
+        },
+        Rule::Lion { beta_1, beta_2 } => match slots.as_mut_slice() {
+            [m] => lion(param, grad, m, c.lr, T::c(beta_1), T::c(beta_2)),
+            _ => unreachable!("slot count checked in apply"),
+        },
+    }
+}
+
+multiversion! {
+    fn adagrad[T: Float](param: &mut [T], grad: &[T], acc: &mut [T], lr: T, eps: T) {
+        for ((p, &g), a) in param.iter_mut().zip(grad).zip(acc.iter_mut()) {
+            *a = *a + g * g;
+            *p = *p - lr * g / (*a + eps).sqrt();
+        }
+    }
+}
+
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn adadelta[T: Float](param: &mut [T], grad: &[T], acc_grad: &mut [T], acc_delta: &mut [T], lr: T, rho: T, eps: T) {
+        let one_rho = T::one() - rho;
+        for (((p, &g), ag), ad) in param.iter_mut().zip(grad).zip(acc_grad.iter_mut()).zip(acc_delta.iter_mut()) {
+            *ag = rho * *ag + one_rho * g * g;
+            let delta = -((*ad + eps).sqrt() * g) / (*ag + eps).sqrt();
+            *ad = rho * *ad + one_rho * delta * delta;
+            *p = *p + lr * delta;
+        }
+    }
+}
+
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn adamax[T: Float](param: &mut [T], grad: &[T], m: &mut [T], u: &mut [T], alpha: T, b1: T, b2: T, eps: T) {
+        let one_b1 = T::one() - b1;
+        for (((p, &g), m), u) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(u.iter_mut()) {
+            *m = *m + (g - *m) * one_b1;
+            *u = (b2 * *u).max(g.abs());
+            *p = *p - alpha * *m / (*u + eps);
+        }
+    }
+}
+
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn nadam[T: Float](param: &mut [T], grad: &[T], m: &mut [T], v: &mut [T], lr: T, k: (T, T, T), b1: T, b2: T, eps: T) {
+        let (one_b1, one_b2) = (T::one() - b1, T::one() - b2);
+        let (a, b, inv_bias2) = k;
+        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = *m + (g - *m) * one_b1;
+            *v = *v + (g * g - *v) * one_b2;
+            let m_hat = a * *m + b * g;
+            *p = *p - m_hat * lr / ((*v * inv_bias2).sqrt() + eps);
+        }
+    }
+}
+
+multiversion! {
+    fn lion[T: Float](param: &mut [T], grad: &[T], m: &mut [T], lr: T, b1: T, b2: T) {
+        for ((p, &g), m) in param.iter_mut().zip(grad).zip(m.iter_mut()) {
+            let c = *m * b1 + g * (T::one() - b1);
+            let sign = if c > T::zero() { T::one() } else if c < T::zero() { -T::one() } else { T::zero() };
+            *p = *p - lr * sign;
+            *m = *m * b2 + g * (T::one() - b2);
         }
     }
 }
@@ -243,6 +347,25 @@ mod tests {
         run(Rule::Sgd { momentum: 0.9, nesterov: true }, 0.1, 0, &mut p, &[1.0], &mut s);
         // θ += 0.9·0.35 − 0.1
         assert!((p[0] - (1.0 + 0.9 * 0.35 - 0.1)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn adagrad_adamax_lion_first_steps() {
+        // Adagrad: a = 0.1 + 4, θ = 1 − 0.5·2/√(4.1 + ε).
+        let mut p = vec![1.0];
+        let mut s = vec![vec![0.1]];
+        run(Rule::Adagrad { epsilon: 0.0 }, 0.5, 0, &mut p, &[2.0], &mut s);
+        assert!((p[0] - (1.0 - 1.0 / 4.1f64.sqrt())).abs() < 1e-12 && (s[0][0] - 4.1).abs() < 1e-12);
+        // Adamax at t=1: m = 0.1·g, u = |g|, θ −= lr·m/((1−β₁)(u)) = lr·sign(g).
+        let mut p = vec![0.0];
+        let mut s = vec![vec![0.0], vec![0.0]];
+        run(Rule::Adamax { beta_1: 0.9, beta_2: 0.999, epsilon: 0.0 }, 0.1, 0, &mut p, &[-3.0], &mut s);
+        assert!((p[0] - 0.1).abs() < 1e-12);
+        // Lion: θ −= lr·sign(β₁m + (1−β₁)g); m = β₂m + (1−β₂)g.
+        let mut p = vec![1.0];
+        let mut s = vec![vec![-1.0]];
+        run(Rule::Lion { beta_1: 0.9, beta_2: 0.99 }, 0.1, 0, &mut p, &[2.0], &mut s);
+        assert!((p[0] - 1.1).abs() < 1e-12 && (s[0][0] - (-0.99 + 0.02)).abs() < 1e-12);
     }
 
     #[test]

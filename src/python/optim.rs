@@ -14,7 +14,7 @@ use crate::tensor::{DType, Float, Tensor};
 
 #[allow(clippy::too_many_arguments)]
 #[pyfunction]
-#[pyo3(signature = (rule, variables, gradients, slots, learning_rate, iterations, weight_decays=None, momentum=0.0, nesterov=false, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=false, rho=0.9, centered=false))]
+#[pyo3(signature = (rule, variables, gradients, slots, learning_rate, iterations, weight_decays=None, momentum=0.0, nesterov=false, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=false, rho=0.9, centered=false, u_product=1.0))]
 fn _optimizer_apply(
     py: Python<'_>,
     rule: &str,
@@ -32,12 +32,18 @@ fn _optimizer_apply(
     amsgrad: bool,
     rho: f64,
     centered: bool,
+    u_product: f64,
 ) -> PyResult<()> {
     let rule = match rule {
         "sgd" => Rule::Sgd { momentum, nesterov },
         "adam" => Rule::Adam { beta_1, beta_2, epsilon, amsgrad },
         "rmsprop" => Rule::RmsProp { rho, momentum, epsilon, centered },
-        other => return Err(PyValueError::new_err(format!("Unknown update rule {other:?}; expected 'sgd', 'adam' or 'rmsprop'"))),
+        "adagrad" => Rule::Adagrad { epsilon },
+        "adadelta" => Rule::Adadelta { rho, epsilon },
+        "adamax" => Rule::Adamax { beta_1, beta_2, epsilon },
+        "nadam" => Rule::Nadam { beta_1, beta_2, epsilon, u_product },
+        "lion" => Rule::Lion { beta_1, beta_2 },
+        other => return Err(PyValueError::new_err(format!("Unknown update rule {other:?}; expected one of 'sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion'"))),
     };
     let n = variables.len();
     let weight_decays = weight_decays.unwrap_or_else(|| vec![0.0; n]);

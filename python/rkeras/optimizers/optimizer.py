@@ -147,6 +147,9 @@ class Optimizer:
     def _rule_args(self):
         return {}
 
+    def _before_update(self, iterations):
+        """Per-step optimizer state the rule needs (Nadam's momentum-schedule product)."""
+
     # ----- update --------------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
         grads_and_vars = list(grads_and_vars)
@@ -190,6 +193,7 @@ class Optimizer:
         grads = self._clip(grads)
         lr = self._current_learning_rate(iterations)
         slots = [self._slots[self._index[id(v)]] for v in variables]
+        self._before_update(iterations)
         _core._optimizer_apply(self._rule, variables, grads, slots, lr, iterations, self._weight_decays(variables), **self._rule_args())
         if self.use_ema:
             self._update_ema(variables, iterations)
