@@ -218,6 +218,104 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
 
+_EPSILON = 1e-7  # backend.epsilon()
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """100·mean(|y_true − y_pred| / max(|y_true|, ε), axis=-1)."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    diff = ops.abs(ops.divide(ops.subtract(y_true, y_pred), ops.maximum(ops.abs(y_true), _EPSILON)))
+    return ops.multiply(ops.mean(diff, axis=-1), 100.0)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """mean((log(max(y_pred, ε) + 1) − log(max(y_true, ε) + 1))², axis=-1)."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    first = ops.log(ops.add(ops.maximum(y_pred, _EPSILON), 1.0))
+    second = ops.log(ops.add(ops.maximum(y_true, _EPSILON), 1.0))
+    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
+
+
+def _l2_normalize(x, axis):
+    """x·min(1/√Σx², 1/ε) along `axis` (Keras's `ops.normalize` with order 2)."""
+    inv = ops.minimum(ops.divide(1.0, ops.sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))), 1.0 / _EPSILON)
+    return ops.multiply(x, inv)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """−Σ normalize(y_true)·normalize(y_pred) over `axis` (−1 for identical directions)."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    return ops.negative(ops.sum(ops.multiply(_l2_normalize(y_true, axis), _l2_normalize(y_pred, axis)), axis=axis))
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """mean of ½e² where |e| ≤ delta, else delta·|e| − ½delta² (e = y_pred − y_true), axis=-1."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    error = ops.subtract(y_pred, y_true)
+    abs_error = ops.abs(error)
+    quadratic = ops.multiply(ops.square(error), 0.5)
+    linear = ops.subtract(ops.multiply(abs_error, float(delta)), 0.5 * float(delta) ** 2)
+    return ops.mean(ops.where(ops.less_equal(abs_error, float(delta)), quadratic, linear), axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """mean(log(cosh(y_pred − y_true)), axis=-1), computed as x + softplus(−2x) − log 2."""
+    y_pred = _as_tensor(y_pred)
+    y_true, y_pred = _targets(y_true, y_pred)
+    x = ops.subtract(y_pred, y_true)
+    return ops.mean(ops.subtract(ops.add(x, ops.softplus(ops.multiply(x, -2.0))), float(np.log(2.0))), axis=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    """Σ y_true·log(y_true / y_pred), both clipped to [ε, 1], axis=-1."""
+    y_pred = _as_tensor(y_pred)
+    y_true = ops.clip(_as_tensor(y_true, _float_dtype(y_pred)), _EPSILON, 1.0)
+    y_pred = ops.clip(y_pred, _EPSILON, 1.0)
+    return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """mean(y_pred − y_true·log(y_pred + ε), axis=-1)."""
+    y_pred = _as_tensor(y_pred)
+    y_true = _as_tensor(y_true, _float_dtype(y_pred))
+    return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, ops.log(ops.add(y_pred, _EPSILON)))), axis=-1)
+
+
+def _hinge_labels(y_true, y_pred):
+    """Labels as ±1: 0/1 labels are converted (2y − 1), others kept (Keras's rule)."""
+    labels = np.asarray(y_true, dtype=_float_dtype(y_pred))
+    if labels.size and np.all((labels == 0) | (labels == 1)):
+        labels = 2.0 * labels - 1.0
+    return _as_tensor(labels, _float_dtype(y_pred))
+
+
+def hinge(y_true, y_pred):
+    """mean(max(1 − y_true·y_pred, 0), axis=-1), labels in {−1, 1} (0/1 converted)."""
+    y_pred = _as_tensor(y_pred)
+    y_true = _hinge_labels(y_true, y_pred)
+    return ops.mean(ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """mean(max(1 − y_true·y_pred, 0)², axis=-1), labels in {−1, 1} (0/1 converted)."""
+    y_pred = _as_tensor(y_pred)
+    y_true = _hinge_labels(y_true, y_pred)
+    return ops.mean(ops.square(ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0)), axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """max(max((1 − y_true)·y_pred) − Σ y_true·y_pred + 1, 0) over the last axis."""
+    y_pred = _as_tensor(y_pred)
+    y_true = _as_tensor(y_true, _float_dtype(y_pred))
+    pos = ops.sum(ops.multiply(y_true, y_pred), axis=-1)
+    neg = ops.max(ops.multiply(ops.subtract(1.0, y_true), y_pred), axis=-1)
+    return ops.maximum(ops.add(ops.subtract(neg, pos), 1.0), 0.0)
+
+
 # ----- classes ---------------------------------------------------------------------------------
 class MeanSquaredError(LossFunctionWrapper):
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
@@ -249,15 +347,46 @@ class BinaryCrossentropy(LossFunctionWrapper):
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
 
 
+def _simple_loss_class(fn, class_name, doc, **defaults):
+    """A LossFunctionWrapper subclass for `fn` with Keras's class name and keyword defaults."""
+
+    def __init__(self, reduction="sum_over_batch_size", name=fn.__name__, dtype=None, **kwargs):
+        params = {**defaults, **kwargs}
+        unknown = set(params) - set(defaults)
+        if unknown:
+            raise TypeError(f"{class_name}.__init__() got unexpected keyword arguments {sorted(unknown)}")
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **params)
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+MeanAbsolutePercentageError = _simple_loss_class(mean_absolute_percentage_error, "MeanAbsolutePercentageError", "100·mean(|Δ| / max(|y_true|, ε)).")
+MeanSquaredLogarithmicError = _simple_loss_class(mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean of squared differences of log(1 + ·).")
+CosineSimilarity = _simple_loss_class(cosine_similarity, "CosineSimilarity", "−cosine similarity along `axis`.", axis=-1)
+Huber = _simple_loss_class(huber, "Huber", "Quadratic for |error| ≤ delta, linear beyond.", delta=1.0)
+LogCosh = _simple_loss_class(log_cosh, "LogCosh", "mean(log(cosh(error))).")
+KLDivergence = _simple_loss_class(kl_divergence, "KLDivergence", "Σ y_true·log(y_true / y_pred).")
+Poisson = _simple_loss_class(poisson, "Poisson", "mean(y_pred − y_true·log(y_pred + ε)).")
+Hinge = _simple_loss_class(hinge, "Hinge", "mean(max(1 − y_true·y_pred, 0)).")
+SquaredHinge = _simple_loss_class(squared_hinge, "SquaredHinge", "mean(max(1 − y_true·y_pred, 0)²).")
+CategoricalHinge = _simple_loss_class(categorical_hinge, "CategoricalHinge", "max(max negative score − positive score + 1, 0).")
+
+
 # Keras's short aliases.
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
 
-_CLASSES = [Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy]
-_FUNCTIONS = [mean_squared_error, mean_absolute_error, categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy]
+_CLASSES = [Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge]
+_FUNCTIONS = [mean_squared_error, mean_absolute_error, categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mean_absolute_percentage_error, mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge]
 ALL_OBJECTS_DICT = {c.__name__: c for c in _CLASSES}
 ALL_OBJECTS_DICT.update({f.__name__: f for f in _FUNCTIONS})
-ALL_OBJECTS_DICT.update({"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error, "MAE": mean_absolute_error, "bce": binary_crossentropy, "BCE": binary_crossentropy})
+ALL_OBJECTS_DICT.update({"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error, "MAE": mean_absolute_error, "bce": binary_crossentropy, "BCE": binary_crossentropy, "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error, "kld": kl_divergence, "KLD": kl_divergence, "kullback_leibler_divergence": kl_divergence, "logcosh": log_cosh, "huber_loss": huber})
 
 
 def serialize(loss):
