@@ -256,6 +256,85 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         super().__init__(losses_module.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits, axis=axis)
 
 
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Σ normalize(y_true)·normalize(y_pred) along `axis` (the metric is +cosine; the loss −)."""
+    return ops.negative(losses_module.cosine_similarity(y_true, y_pred, axis=axis))
+
+
+def _in_top_k(labels, scores, k):
+    """1.0 where fewer than k classes score strictly higher than the label's (ties count in)."""
+    scores = np.asarray(scores)
+    target = np.take_along_axis(scores, labels[:, None], axis=-1)
+    return (np.sum(scores > target, axis=-1) < k).astype("float32")
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the one-hot label's class is among the k highest scores."""
+    labels = np.argmax(np.asarray(y_true), axis=-1).reshape(-1)
+    scores = np.asarray(y_pred).reshape(-1, np.asarray(y_pred).shape[-1])
+    return ops.convert_to_tensor(_in_top_k(labels, scores, k).reshape(np.asarray(y_pred).shape[:-1]))
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1.0 where the integer label is among the k highest scores (or, with `from_sorted_ids`,
+    among the first k ids of y_pred)."""
+    predictions = np.asarray(y_pred)
+    labels = np.asarray(y_true).astype(np.int64)
+    if labels.ndim == predictions.ndim and labels.shape and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if from_sorted_ids:
+        hit = np.any(predictions[..., :k] == labels[..., None], axis=-1).astype("float32")
+        return ops.convert_to_tensor(hit)
+    scores = predictions.reshape(-1, predictions.shape[-1])
+    return ops.convert_to_tensor(_in_top_k(labels.reshape(-1), scores, k).reshape(predictions.shape[:-1]))
+
+
+def _squared_error(y_true, y_pred):
+    return losses_module.mean_squared_error(y_true, y_pred)
+
+
+def _wrapper_class(fn, class_name, default_name, doc, **defaults):
+    """A MeanMetricWrapper subclass averaging `fn`, with Keras's class name, default name and
+    keyword defaults."""
+
+    def __init__(self, name=default_name, dtype=None, **kwargs):
+        params = {**defaults, **kwargs}
+        unknown = set(params) - set(defaults)
+        if unknown:
+            raise TypeError(f"{class_name}.__init__() got unexpected keyword arguments {sorted(unknown)}")
+        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **params)
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+MeanAbsolutePercentageError = _wrapper_class(losses_module.mean_absolute_percentage_error, "MeanAbsolutePercentageError", "mean_absolute_percentage_error", "Mean of 100·|Δ| / max(|y_true|, ε).")
+MeanSquaredLogarithmicError = _wrapper_class(losses_module.mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "Mean squared difference of log(1 + ·).")
+CosineSimilarity = _wrapper_class(cosine_similarity, "CosineSimilarity", "cosine_similarity", "Mean cosine similarity along `axis`.", axis=-1)
+LogCoshError = _wrapper_class(losses_module.log_cosh, "LogCoshError", "logcosh", "Mean log(cosh(error)).")
+KLDivergence = _wrapper_class(losses_module.kl_divergence, "KLDivergence", "kl_divergence", "Mean Σ y_true·log(y_true / y_pred).")
+Poisson = _wrapper_class(losses_module.poisson, "Poisson", "poisson", "Mean of y_pred − y_true·log(y_pred + ε).")
+Hinge = _wrapper_class(losses_module.hinge, "Hinge", "hinge", "Mean hinge loss.")
+SquaredHinge = _wrapper_class(losses_module.squared_hinge, "SquaredHinge", "squared_hinge", "Mean squared hinge loss.")
+CategoricalHinge = _wrapper_class(losses_module.categorical_hinge, "CategoricalHinge", "categorical_hinge", "Mean categorical hinge loss.")
+TopKCategoricalAccuracy = _wrapper_class(top_k_categorical_accuracy, "TopKCategoricalAccuracy", "top_k_categorical_accuracy", "How often the label is among the k highest scores.", k=5)
+SparseTopKCategoricalAccuracy = _wrapper_class(sparse_top_k_categorical_accuracy, "SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy", "How often the integer label is among the k highest scores.", k=5, from_sorted_ids=False)
+
+
+class RootMeanSquaredError(Mean):
+    """√(mean of (y_pred − y_true)²) over everything seen."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(_squared_error(y_true, y_pred), sample_weight=sample_weight)
+
+    def result(self):
+        return ops.sqrt(super().result())
+
+
 mean_squared_error = mse = losses_module.mean_squared_error
 mean_absolute_error = mae = losses_module.mean_absolute_error
 binary_crossentropy = losses_module.binary_crossentropy
@@ -265,14 +344,20 @@ sparse_categorical_crossentropy = losses_module.sparse_categorical_crossentropy
 _CLASSES = [
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, KLDivergence, Poisson,
+    Hinge, SquaredHinge, CategoricalHinge, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, RootMeanSquaredError,
 ]
 _FUNCTIONS = [
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mean_squared_error,
     mean_absolute_error, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+    cosine_similarity, top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
 ]
 ALL_OBJECTS_DICT = {c.__name__: c for c in _CLASSES}
 ALL_OBJECTS_DICT.update({f.__name__: f for f in _FUNCTIONS})
 ALL_OBJECTS_DICT.update({"mse": mse, "MSE": mse, "mae": mae, "MAE": mae})
+for _fn in (losses_module.mean_absolute_percentage_error, losses_module.mean_squared_logarithmic_error, losses_module.log_cosh, losses_module.kl_divergence, losses_module.poisson, losses_module.hinge, losses_module.squared_hinge, losses_module.categorical_hinge):
+    ALL_OBJECTS_DICT.setdefault(_fn.__name__, _fn)
+ALL_OBJECTS_DICT.update({"mape": losses_module.mean_absolute_percentage_error, "MAPE": losses_module.mean_absolute_percentage_error, "msle": losses_module.mean_squared_logarithmic_error, "MSLE": losses_module.mean_squared_logarithmic_error, "logcosh": losses_module.log_cosh, "kld": losses_module.kl_divergence, "top_k_categorical_accuracy": top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy})
 
 
 def serialize(metric):
