@@ -32,14 +32,34 @@ impl<'a, T> Mat<'a, T> {
     }
 }
 
-/// Work (m·n·k) from which a single product is split across threads. Measured on 2 cores with
-/// benches/matmul_vs_numpy.py: up to 128³ one thread is faster (the split's overhead and the
-/// crate's per-thread packing cost more than the second core gains); from 256³ two are.
-pub const PARALLEL_MIN_WORK: usize = 1 << 22;
+/// A product is cut into blocks of about this much work (m·n·k) when big enough, and the blocks
+/// are shared out over the pool, each a single-threaded gemm. The cut depends only on the shape
+/// (never on the thread count), and every element of `c` is summed over `k` in the same order
+/// whatever the cut, so results do not depend on the number of threads.
+pub const BLOCK_WORK: usize = 1 << 18;
+/// At most this many blocks (enough to keep 16+ threads busy; more would only add packing).
+const MAX_BLOCKS: usize = 64;
+/// Smallest block sides: register tiles are 8 rows by 16 columns or their multiples.
+const MIN_BLOCK_ROWS: usize = 16;
+const MIN_BLOCK_COLS: usize = 64;
 
-/// Below `PARALLEL_MIN_WORK`, products from this much work are split by rows of `c` instead: each
-/// thread runs the single-threaded kernel on its own block of rows (no shared packing to wait on).
-pub const ROW_SPLIT_MIN_WORK: usize = 1 << 18;
+/// Block height and width for an `m×n` product over `k`: halve the longer side until there
+/// are `work / BLOCK_WORK` blocks (at most `MAX_BLOCKS`) or both sides reach their minimum.
+fn block_shape(m: usize, n: usize, k: usize) -> (usize, usize) {
+    let want = (m * n * k).div_ceil(BLOCK_WORK).min(MAX_BLOCKS);
+    let (mut rows, mut cols) = (m, n);
+    while m.div_ceil(rows) * n.div_ceil(cols) < want {
+        let split_rows = rows >= 2 * MIN_BLOCK_ROWS;
+        let split_cols = cols >= 2 * MIN_BLOCK_COLS;
+        match (split_rows, split_cols) {
+            (false, false) => break,
+            (true, true) if rows * 4 >= cols => rows = rows.div_ceil(2).next_multiple_of(8),
+            (true, false) => rows = rows.div_ceil(2).next_multiple_of(8),
+            _ => cols = cols.div_ceil(2).next_multiple_of(16),
+        }
+    }
+    (rows, cols)
+}
 
 /// The transpose of a row-major `rows×cols` matrix, as a new row-major `cols×rows` one.
 /// The gemm crate multiplies by a row-major right operand about twice as fast as by a
@@ -88,51 +108,60 @@ pub fn gemm<T: Float>(
         }
         return;
     }
-    let threads = pool::num_threads();
-    let work = m * n * k;
-    if parallel && threads > 1 && (ROW_SPLIT_MIN_WORK..PARALLEL_MIN_WORK).contains(&work) && m >= 2 * 8 {
-        // Row blocks a multiple of 8 (the kernels' register tile height), one per thread.
-        let rows = (m.div_ceil(threads)).div_ceil(8) * 8;
-        let region = &mut c[c_offset..c_offset + (m - 1) * ldc + n];
-        pool::par_chunks_mut(region, rows * ldc, |start, block| {
-            let r0 = start / ldc;
-            let a_rows = Mat { offset: a.offset + r0 * a.rs, ..a };
-            gemm(rows.min(m - r0), n, k, a_rows, b, block, 0, ldc, accumulate, false);
-        });
-        return;
-    }
-    let par = parallel && threads > 1 && work >= PARALLEL_MIN_WORK;
-    let mut call = |parallelism| {
-        // SAFETY: bounds of all three matrices were checked above; `c` is uniquely borrowed.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr().add(c_offset),
-                1,
-                ldc as isize,
-                accumulate,
-                a.data.as_ptr().add(a.offset),
-                a.cs as isize,
-                a.rs as isize,
-                b.data.as_ptr().add(b.offset),
-                b.cs as isize,
-                b.rs as isize,
-                T::one(),
-                T::one(),
-                false,
-                false,
-                false,
-                parallelism,
-            )
+    if parallel && pool::num_threads() > 1 && m * n * k > BLOCK_WORK {
+        let (rows, cols) = block_shape(m, n, k);
+        let (row_blocks, col_blocks) = (m.div_ceil(rows), n.div_ceil(cols));
+        if row_blocks * col_blocks > 1 {
+            let base = SharedPtr(c[c_offset..].as_mut_ptr());
+            let base = &base;
+            pool::par_ranges(row_blocks * col_blocks, 1, |r| {
+                let (bi, bj) = (r.start / col_blocks, r.start % col_blocks);
+                let (r0, c0) = (bi * rows, bj * cols);
+                let a_block = Mat { offset: a.offset + r0 * a.rs, ..a };
+                let b_block = Mat { offset: b.offset + c0 * b.cs, ..b };
+                // SAFETY: blocks are disjoint rectangles of `c`, all inside it (checked above).
+                unsafe { gemm_unchecked(rows.min(m - r0), cols.min(n - c0), k, a_block, b_block, base.0.add(r0 * ldc + c0), ldc, accumulate) };
+            });
+            return;
         }
-    };
-    if par {
-        pool::install(|| call(gemm::Parallelism::Rayon(0)));
-    } else {
-        call(gemm::Parallelism::None);
     }
+    // SAFETY: bounds of all three matrices were checked above; `c` is uniquely borrowed.
+    unsafe { gemm_unchecked(m, n, k, a, b, c.as_mut_ptr().add(c_offset), ldc, accumulate) }
+}
+
+/// The output pointer shared by the blocks of one product.
+struct SharedPtr<T>(*mut T);
+// SAFETY: each block writes its own rectangle of the output.
+unsafe impl<T: Send> Sync for SharedPtr<T> {}
+
+/// One single-threaded call of the gemm crate.
+///
+/// # Safety
+/// `a` must hold `m×k` and `b` `k×n` elements at their strides, `c` must be valid for writes of
+/// an `m×n` row-major block with row stride `ldc`, not aliased by anyone else during the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_unchecked<T: Float>(m: usize, n: usize, k: usize, a: Mat<'_, T>, b: Mat<'_, T>, c: *mut T, ldc: usize, accumulate: bool) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c,
+        1,
+        ldc as isize,
+        accumulate,
+        a.data.as_ptr().add(a.offset),
+        a.cs as isize,
+        a.rs as isize,
+        b.data.as_ptr().add(b.offset),
+        b.cs as isize,
+        b.rs as isize,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    )
 }
 
 /// Plain triple loop, the reference the tests compare against.

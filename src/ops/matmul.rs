@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::autograd::{record, Backward};
 use crate::error::Result;
-use crate::kernels::gemm::{gemm, Mat, PARALLEL_MIN_WORK};
+use crate::kernels::gemm::{gemm, Mat, BLOCK_WORK};
 use crate::ops::common::{grad_if, promote_float, sum_to_shape};
 use crate::runtime::par_chunks_mut;
 use crate::tensor::{broadcast_shapes, Float, Layout, Tensor};
@@ -75,9 +75,9 @@ fn matmul_typed<T: Float>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let mat_b = |i: usize| Mat { data: db, offset: offset(&lb, i), rs: lb.strides[nd], cs: lb.strides[nd + 1] };
     let mut out = vec![T::zero(); nb * m * n];
     let work = m * n * k;
-    if nb > 1 && work < PARALLEL_MIN_WORK && m * n > 0 {
-        // Many small products: parallel over batches, each product single-threaded.
-        let per_chunk = (PARALLEL_MIN_WORK / work.max(1)).max(1);
+    if nb > 1 && work < BLOCK_WORK && m * n > 0 {
+        // Many small products: parallel over groups of batches, each product single-threaded.
+        let per_chunk = (BLOCK_WORK / work.max(1)).max(1);
         par_chunks_mut(&mut out, per_chunk * m * n, |start, chunk| {
             for (j, c) in chunk.chunks_mut(m * n).enumerate() {
                 let i = start / (m * n) + j;

@@ -3,11 +3,9 @@
 //! all variables at once, so many small variables (biases) and a few big ones (kernels) share the
 //! pool evenly; the arithmetic is elementwise, so the result does not depend on the thread count.
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
 use crate::multiversion;
-use crate::runtime::{install, num_threads};
+use crate::runtime::{num_threads, par_for_each};
 use crate::tensor::Float;
 
 /// An update rule and its hyperparameters (Keras 3's `update_step` of each optimizer).
@@ -116,7 +114,7 @@ pub fn apply<T: Float>(rule: Rule, learning_rate: f64, iterations: u64, updates:
     }
     let run = |p: Piece<'_, T>| update_piece(rule, coef, p);
     if pieces.len() > 1 && total >= 2 * PIECE && num_threads() > 1 {
-        install(|| pieces.into_par_iter().for_each(run));
+        par_for_each(pieces, run);
     } else {
         pieces.into_iter().for_each(run);
     }

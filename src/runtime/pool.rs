@@ -2,21 +2,22 @@
 //! `RKERAS_NUM_THREADS`, else the available cores. A forked child gets a fresh pool: rayon's
 //! workers do not survive `fork`, and joining the parent's dead pool would hang, so it is leaked.
 //!
-//! Kernels never use rayon's global pool: every parallel loop goes through `par_chunks_mut` or
-//! `par_ranges`, which run inline below their work threshold and inside this pool above it.
+//! Kernels never use rayon's global pool: every parallel loop goes through `par_chunks_mut`,
+//! `par_ranges` or `par_for_each`, which run inline below their work threshold and otherwise
+//! share the work between the calling thread and "hot" helpers (see `Hot`).
 //! Chunk boundaries depend only on the problem size, never on the thread count, so results are
 //! the same for any number of threads.
 
+use std::cell::{Cell, UnsafeCell};
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 struct PoolState {
     generation: usize,
     pool: Arc<rayon::ThreadPool>,
+    hot: Arc<Hot>,
 }
 
 static POOL: Mutex<Option<PoolState>> = Mutex::new(None);
@@ -25,6 +26,11 @@ static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 /// Bumped in the child after each fork.
 static FORK_GENERATION: AtomicUsize = AtomicUsize::new(0);
 static ATFORK: Once = Once::new();
+
+thread_local! {
+    /// True while this thread runs part of a parallel loop: loops nested inside run inline.
+    static IN_LOOP: Cell<bool> = const { Cell::new(false) };
+}
 
 extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
@@ -63,7 +69,7 @@ pub fn set_num_threads(n: usize) {
     }
 }
 
-fn pool() -> Arc<rayon::ThreadPool> {
+fn pool() -> (Arc<rayon::ThreadPool>, Arc<Hot>) {
     ATFORK.call_once(|| {
         #[cfg(unix)]
         // SAFETY: registering a plain extern "C" handler that only touches an atomic.
@@ -75,7 +81,7 @@ fn pool() -> Arc<rayon::ThreadPool> {
     let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(state) = guard.as_ref() {
         if state.generation == generation {
-            return state.pool.clone();
+            return (state.pool.clone(), state.hot.clone());
         }
         std::mem::forget(guard.take());
     }
@@ -89,61 +95,174 @@ fn pool() -> Arc<rayon::ThreadPool> {
             // Could not spawn threads (e.g. a sandbox limit): run single-threaded rather than fail.
             Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build().expect("single-thread pool"))
         });
-    *guard = Some(PoolState { generation, pool: pool.clone() });
-    pool
+    let hot = Arc::new(Hot::new(pool.current_num_threads()));
+    *guard = Some(PoolState { generation, pool: pool.clone(), hot: hot.clone() });
+    (pool, hot)
 }
 
-/// Run `f` inside the kernel pool (so rayon and gemm's `Rayon(0)` use our threads).
-pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
-        return f(); // already on a pool thread
+// ---- hot helpers ------------------------------------------------------------------------------
+//
+// Waking a parked thread costs tens to hundreds of microseconds on a virtual machine (the idle
+// vCPU has to be rescheduled by the host), longer than most kernels. So a parallel loop is run by
+// the calling thread together with helpers that are rayon jobs: after finishing a loop a helper
+// spins for `HELPER_SPIN`, ready for the next one, and only then returns its thread to rayon.
+// The caller never waits for a helper to start: it takes indices itself, and at the end waits only
+// for the helpers that joined (each finishing the index it holds).
+
+/// How long an idle helper keeps spinning for the next loop before giving its thread back.
+const HELPER_SPIN: Duration = Duration::from_millis(2);
+
+/// `Hot::state`: the loop's sequence number in the high 32 bits, whether it is open to joiners,
+/// and the number of helpers inside it.
+const OPEN: u64 = 1 << 31;
+const ACTIVE: u64 = OPEN - 1;
+
+/// The loop being run: `f` is borrowed from the caller of `for_each_index`, which does not return
+/// before every helper that joined has left.
+#[derive(Clone, Copy)]
+struct Job {
+    f: *const (dyn Fn(usize) + Sync),
+    count: usize,
+}
+
+struct Hot {
+    state: AtomicU64,
+    next: AtomicUsize,
+    job: UnsafeCell<Job>,
+    /// Helpers currently spinning or working for this pool.
+    helpers: AtomicUsize,
+    max_helpers: usize,
+    /// One loop at a time is shared out; a second caller (another Python thread) runs inline.
+    dispatch: Mutex<()>,
+    /// A panic caught in a helper, re-raised by the caller.
+    panicked: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+// SAFETY: `job` is written only by the caller holding `dispatch` while no helper is inside a loop
+// (state closed with no active helper), and read by helpers only after joining an open loop,
+// which the caller published with a release store that their acquire CAS observes.
+unsafe impl Sync for Hot {}
+unsafe impl Send for Hot {}
+
+fn noop(_: usize) {}
+
+impl Hot {
+    fn new(threads: usize) -> Hot {
+        let f: &'static (dyn Fn(usize) + Sync) = &noop;
+        Hot {
+            state: AtomicU64::new(0),
+            next: AtomicUsize::new(0),
+            job: UnsafeCell::new(Job { f, count: 0 }),
+            helpers: AtomicUsize::new(0),
+            max_helpers: threads.saturating_sub(1),
+            dispatch: Mutex::new(()),
+            panicked: Mutex::new(None),
+        }
     }
-    pool().install(f)
+
+    /// Take indices until none is left.
+    fn work(&self, job: Job) {
+        // SAFETY: see `Job`: `f` outlives the loop.
+        let f = unsafe { &*job.f };
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= job.count {
+                break;
+            }
+            f(i);
+        }
+    }
+
+    /// A helper's life: join each new open loop, and leave after `HELPER_SPIN` without one.
+    fn helper(self: Arc<Hot>, mut seen: u64) {
+        IN_LOOP.with(|c| c.set(true));
+        let mut idle = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            let s = self.state.load(Ordering::Acquire);
+            let seq = s >> 32;
+            if seq != seen {
+                if s & OPEN == 0 {
+                    seen = seq; // missed it: the caller already finished that loop
+                    continue;
+                }
+                if self.state.compare_exchange_weak(s, s + 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                    continue;
+                }
+                seen = seq;
+                // SAFETY: joined an open loop, so `job` is published and stays valid until we leave.
+                let job = unsafe { *self.job.get() };
+                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(job))) {
+                    // Stop the others taking more indices; the caller re-raises the panic.
+                    self.next.store(usize::MAX / 2, Ordering::Relaxed);
+                    *self.panicked.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+                }
+                self.state.fetch_sub(1, Ordering::Release);
+                idle = Instant::now();
+                continue;
+            }
+            spins = spins.wrapping_add(1);
+            if spins % 64 == 0 && idle.elapsed() > HELPER_SPIN {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        self.helpers.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
-/// How long the calling thread spins for helpers still busy with their last chunk before it
-/// parks. Parking (and being woken by a futex) costs several microseconds, as long as a whole
-/// small kernel; spinning this briefly keeps back-to-back small kernels cheap.
-const CALLER_SPIN: Duration = Duration::from_micros(100);
+/// Closes the loop and waits for the helpers inside it, also when `f` panics on the caller.
+struct CloseOnDrop<'a>(&'a Hot);
 
-/// Call `f(i)` for every `i` in `0..count`, spread over the pool. The calling thread takes part
-/// (it is the one that would otherwise sleep until the pool is done): it and up to
-/// `threads - 1` helpers each take the next index from a shared counter until none is left.
-/// Which thread runs which index varies; what each index computes does not.
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        let hot = self.0;
+        hot.next.store(usize::MAX / 2, Ordering::Relaxed);
+        hot.state.fetch_and(!OPEN, Ordering::AcqRel);
+        while hot.state.load(Ordering::Acquire) & ACTIVE != 0 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Call `f(i)` for every `i` in `0..count`, spread over the pool. The calling thread takes part;
+/// which thread runs which index varies, what each index computes does not.
 fn for_each_index(count: usize, f: &(dyn Fn(usize) + Sync)) {
-    let threads = num_threads();
-    if count <= 1 || threads == 1 {
+    if count <= 1 || num_threads() == 1 || IN_LOOP.with(|c| c.get()) || rayon::current_thread_index().is_some() {
         (0..count).for_each(f);
         return;
     }
-    if rayon::current_thread_index().is_some() {
-        // Already inside a parallel kernel (e.g. gemm's workers): let rayon balance the work.
-        (0..count).into_par_iter().for_each(f);
+    let (pool, hot) = pool();
+    let Ok(_dispatch) = hot.dispatch.try_lock() else {
+        (0..count).for_each(f); // another thread is sharing out a loop right now
         return;
-    }
-    let next = AtomicUsize::new(0);
-    let helpers = (threads - 1).min(count - 1);
-    let busy = AtomicUsize::new(helpers);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= count {
-            break;
-        }
-        f(i);
     };
-    pool().in_place_scope(|scope| {
-        for _ in 0..helpers {
-            scope.spawn(|_| {
-                work();
-                busy.fetch_sub(1, Ordering::Release);
-            });
-        }
-        work();
-        let start = Instant::now();
-        while busy.load(Ordering::Acquire) != 0 && start.elapsed() < CALLER_SPIN {
-            std::hint::spin_loop();
-        }
-    });
+    // SAFETY (lifetime erasure): `CloseOnDrop` below makes every helper leave before we return.
+    let f_static: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), &'static (dyn Fn(usize) + Sync)>(f) };
+    let seq = (hot.state.load(Ordering::Relaxed) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
+    // SAFETY: we hold `dispatch` and the previous loop closed with no helper inside.
+    unsafe { *hot.job.get() = Job { f: f_static, count } };
+    hot.next.store(0, Ordering::Relaxed);
+    hot.state.store(seq << 32 | OPEN, Ordering::Release);
+    let close = CloseOnDrop(&hot);
+    let wanted = hot.max_helpers.min(count - 1);
+    while hot.helpers.load(Ordering::Acquire) < wanted {
+        hot.helpers.fetch_add(1, Ordering::AcqRel);
+        let h = hot.clone();
+        // A new helper joins the loop just published (it has not seen `seq` yet).
+        pool.spawn(move || h.helper(seq.wrapping_sub(1) & 0xFFFF_FFFF));
+    }
+    IN_LOOP.with(|c| c.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hot.work(Job { f: f_static, count })));
+    IN_LOOP.with(|c| c.set(false));
+    drop(close);
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+    let helper_panic = hot.panicked.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(p) = helper_panic {
+        std::panic::resume_unwind(p);
+    }
 }
 
 /// A raw pointer that may cross threads: `par_chunks_mut` hands each chunk to exactly one call.
@@ -179,6 +298,21 @@ pub fn par_ranges<R: Send>(n: usize, chunk: usize, f: impl Fn(Range<usize>) -> R
         *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
     });
     slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every range ran")).collect()
+}
+
+/// Call `f` on each item, in parallel when there is more than one (items are independent pieces
+/// of work, e.g. disjoint slices of the variables an optimizer updates).
+pub fn par_for_each<I: Send>(items: Vec<I>, f: impl Fn(I) + Sync + Send) {
+    if items.len() <= 1 || num_threads() == 1 {
+        items.into_iter().for_each(f);
+        return;
+    }
+    let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    for_each_index(slots.len(), &|i| {
+        if let Some(item) = slots[i].lock().unwrap_or_else(|e| e.into_inner()).take() {
+            f(item);
+        }
+    });
 }
 
 #[cfg(test)]
