@@ -61,25 +61,6 @@ fn block_shape(m: usize, n: usize, k: usize) -> (usize, usize) {
     (rows, cols)
 }
 
-/// The transpose of a row-major `rows×cols` matrix, as a new row-major `cols×rows` one.
-/// The gemm crate multiplies by a row-major right operand about twice as fast as by a
-/// transposed (column-major) view, so backward passes multiply by `transposed(kernel)` rather
-/// than by `kernel.t()`. Copies 32×32 tiles so both sides stay in cache.
-pub fn transposed<T: Copy + Default>(src: &[T], rows: usize, cols: usize) -> Vec<T> {
-    const TILE: usize = 32;
-    let mut out = vec![T::default(); rows * cols];
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    out[c * rows + r] = src[r * cols + c];
-                }
-            }
-        }
-    }
-    out
-}
-
 /// `c[m×n] = a[m×k] · b[k×n]` (`+ c` when `accumulate`), with `c` row-major with row stride `ldc`.
 /// `parallel` lets the product use the pool (callers already running in parallel pass false).
 #[allow(clippy::too_many_arguments)]
@@ -177,20 +158,6 @@ pub fn naive<T: Float>(m: usize, n: usize, k: usize, a: Mat<'_, T>, b: Mat<'_, T
         }
     }
     c
-}
-
-#[cfg(test)]
-mod transpose_tests {
-    #[test]
-    fn transposed_swaps_rows_and_columns() {
-        let src: Vec<u32> = (0..35 * 70).collect();
-        let t = super::transposed(&src, 35, 70);
-        for r in 0..35 {
-            for c in 0..70 {
-                assert_eq!(t[c * 35 + r], src[r * 70 + c]);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,3 +7,4 @@ pub mod gemm;
 pub mod reduce;
 pub mod select;
 pub mod softmax;
+pub mod transpose;

@@ -38,10 +38,23 @@ impl std::fmt::Debug for Tensor {
 }
 
 /// Copy the elements of `layout` (in row-major order) out of `src`.
-pub fn copy_layout<T: Copy>(src: &[T], layout: &Layout) -> Vec<T> {
+pub fn copy_layout<T: Copy + Default + Send + Sync>(src: &[T], layout: &Layout) -> Vec<T> {
     let n = layout.numel();
     let mut out = Vec::with_capacity(n);
     let nd = layout.ndim();
+    if nd >= 2 && layout.strides[nd - 2] == 1 && layout.strides[nd - 1] == layout.shape[nd - 2] && layout.shape[nd - 2] > 1 {
+        // The last two axes are a transposed contiguous matrix (e.g. `transpose(x).contiguous()`):
+        // each one goes through the tiled transpose kernel.
+        let (a, b) = (layout.shape[nd - 2], layout.shape[nd - 1]);
+        let outer = Layout { shape: layout.shape[..nd - 2].to_vec(), strides: layout.strides[..nd - 2].to_vec(), offset: layout.offset };
+        if nd == 2 {
+            return crate::kernels::transpose::transposed(&src[layout.offset..layout.offset + a * b], b, a);
+        }
+        if a * b > 0 {
+            outer.for_each_offset(|o| out.extend_from_slice(&crate::kernels::transpose::transposed(&src[o..o + a * b], b, a)));
+        }
+        return out;
+    }
     if nd > 0 && layout.strides[nd - 1] == 1 {
         // Copy whole rows at a time: visit the first element of each row.
         let row = layout.shape[nd - 1];

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::autograd::{record, Backward};
 use crate::error::Result;
-use crate::kernels::gemm::{gemm, transposed, Mat};
+use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::transpose::transposed;
 use crate::kernels::math;
 use crate::kernels::softmax::{softmax_grad_row, softmax_row_in_place};
 use crate::multiversion;

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use crate::autograd::{record, Backward};
 use crate::error::Result;
-use crate::kernels::gemm::{gemm, transposed, Mat};
+use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::transpose::transposed;
 use crate::kernels::math;
 use crate::multiversion;
 use crate::ops::common::{grad_if, promote_float};
