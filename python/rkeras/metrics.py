@@ -340,6 +340,18 @@ mean_absolute_error = mae = losses_module.mean_absolute_error
 binary_crossentropy = losses_module.binary_crossentropy
 categorical_crossentropy = losses_module.categorical_crossentropy
 sparse_categorical_crossentropy = losses_module.sparse_categorical_crossentropy
+# Loss functions Keras also exports from `keras.metrics` (the focal ones have no metric class).
+binary_focal_crossentropy = losses_module.binary_focal_crossentropy
+categorical_focal_crossentropy = losses_module.categorical_focal_crossentropy
+mean_absolute_percentage_error = losses_module.mean_absolute_percentage_error
+mean_squared_logarithmic_error = losses_module.mean_squared_logarithmic_error
+huber = losses_module.huber
+log_cosh = losses_module.log_cosh
+kl_divergence = losses_module.kl_divergence
+poisson = losses_module.poisson
+hinge = losses_module.hinge
+squared_hinge = losses_module.squared_hinge
+categorical_hinge = losses_module.categorical_hinge
 
 _CLASSES = [
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
