@@ -360,6 +360,14 @@ for _fn in (losses_module.mean_absolute_percentage_error, losses_module.mean_squ
 ALL_OBJECTS_DICT.update({"mape": losses_module.mean_absolute_percentage_error, "MAPE": losses_module.mean_absolute_percentage_error, "msle": losses_module.mean_squared_logarithmic_error, "MSLE": losses_module.mean_squared_logarithmic_error, "logcosh": losses_module.log_cosh, "kld": losses_module.kl_divergence, "top_k_categorical_accuracy": top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy})
 
 
+from rkeras.confusion_metrics import AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives  # noqa: E402
+
+for _cls in (AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives):
+    ALL_OBJECTS_DICT[_cls.__name__] = _cls
+# The lower-case names users write in compile.
+ALL_OBJECTS_DICT.update({"precision": Precision, "recall": Recall, "auc": AUC, "AUC": AUC})
+
+
 def serialize(metric):
     return serialization_lib.serialize_keras_object(metric)
 
