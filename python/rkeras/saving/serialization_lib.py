@@ -232,7 +232,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
         return slice(*(deserialize_keras_object(inner[k]) for k in ("start", "stop", "step")))
     if class_name == "__ellipsis__":
         return Ellipsis
-    if class_name == "__numpy__":
+    if class_name in ("__numpy__", "__tensor__"):
+        # Keras writes backend tensors (e.g. AUC's label_weights) as "__tensor__"; numpy holds them here.
         return np.array(inner["value"], dtype=inner["dtype"])
     if class_name == "__bytes__":
         return inner["value"].encode("utf-8")
@@ -309,7 +310,7 @@ def _deserialize_config_value(value, custom_objects, safe_mode, module_objects):
     """Values inside a config: tuples/numpy/lambdas are decoded here; nested objects (an
     initializer, a layer) are left as dicts for the owner's `from_config`/`__init__` to resolve
     with its own `get()` (Keras does the same), except the structural encodings above."""
-    if isinstance(value, dict) and value.get("class_name") in ("__tuple__", "__numpy__", "__bytes__", "__slice__", "__ellipsis__"):
+    if isinstance(value, dict) and value.get("class_name") in ("__tuple__", "__numpy__", "__tensor__", "__bytes__", "__slice__", "__ellipsis__"):
         return deserialize_keras_object(value, custom_objects, safe_mode, module_objects)
     if isinstance(value, list):
         return [_deserialize_config_value(v, custom_objects, safe_mode, module_objects) for v in value]

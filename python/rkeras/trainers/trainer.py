@@ -20,6 +20,13 @@ def _to_float(value):
     return float(np.asarray(value))
 
 
+def _log_value(value):
+    """A float, or an array for metrics with vector results (per-threshold precision, per-class
+    F1), as Keras's `_pythonify_logs` keeps them."""
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value
+
+
 class Trainer:
     def __init__(self):
         self.compiled = False
@@ -117,7 +124,7 @@ class Trainer:
             logs[tracker.name] = _to_float(tracker.result())
         if self._compile_metrics is not None:
             for name, value in self._compile_metrics.result().items():
-                logs[name] = _to_float(value)
+                logs[name] = _log_value(value)
         return dict(sorted(logs.items()))
 
     def _flat_logs(self, logs):

@@ -3,7 +3,9 @@
 
 Per-sample values come from the same functions as the losses (or the accuracy functions here);
 `Mean` weights them by `sample_weight` (and a mask on `y_pred`) exactly as Keras's
-`reduce_to_samplewise_values` does.
+`reduce_to_samplewise_values` does. The metrics that keep counts instead of a mean live in
+submodules: `confusion_metrics` (TruePositives ... AUC), `f_score_metrics`, `r2_score` and
+`iou_metrics`.
 """
 
 import numpy as np
@@ -372,6 +374,26 @@ for _fn in (losses_module.mean_absolute_percentage_error, losses_module.mean_squ
 ALL_OBJECTS_DICT.update({"mape": losses_module.mean_absolute_percentage_error, "MAPE": losses_module.mean_absolute_percentage_error, "msle": losses_module.mean_squared_logarithmic_error, "MSLE": losses_module.mean_squared_logarithmic_error, "logcosh": losses_module.log_cosh, "kld": losses_module.kl_divergence, "top_k_categorical_accuracy": top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy})
 
 
+from rkeras.metrics.confusion_metrics import (  # noqa: E402
+    AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, TrueNegatives, TruePositives,
+)
+from rkeras.metrics.f_score_metrics import F1Score, FBetaScore  # noqa: E402
+from rkeras.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402
+from rkeras.metrics.r2_score import R2Score  # noqa: E402
+
+_CLASSES += [
+    AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, TrueNegatives, TruePositives, F1Score, FBetaScore, R2Score, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+]
+for _cls in _CLASSES:
+    ALL_OBJECTS_DICT[_cls.__name__] = _cls
+    # Keras also resolves each class by its snake_case name ("auc", "f1_score", "mean_io_u", ...);
+    # where a metric function already has that name, the function stays (same values in compile).
+    ALL_OBJECTS_DICT.setdefault(to_snake_case(_cls.__name__), _cls)
+ALL_OBJECTS_DICT.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+
+
 def serialize(metric):
     return serialization_lib.serialize_keras_object(metric)
 
@@ -394,4 +416,4 @@ def get(identifier):
         obj = obj()
     if callable(obj):
         return obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+    raise ValueError(f"Could not interpret metric identifier: {identifier}")
