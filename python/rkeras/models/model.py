@@ -4,7 +4,8 @@ outputs)` builds a functional model; subclassing `Model` gives a model defined b
 import json
 
 from rkeras import ops
-from rkeras.layers.layer import Layer
+from rkeras.layers.layer import Layer, _call_context, current_training
+from rkeras.models.inference_plan import SKIP, inference_plan
 from rkeras.trainers.trainer import Trainer
 
 __all__ = ["Model"]
@@ -37,6 +38,19 @@ class Model(Trainer, Layer):
             raise TypeError(f"Keyword argument(s) not understood by {type(self).__name__}: {unknown}")
         Layer.__init__(self, name=name, trainable=trainable, dtype=dtype)
         Trainer.__init__(self)
+
+    def __call__(self, *args, **kwargs):
+        # Inference calls of Sequential/functional models of built-in layers take the lean path
+        # (models/inference_plan.py), which gives what the generic path would.
+        if len(args) == 1 and kwargs.keys() <= {"training"} and not kwargs.get("training") and not current_training():
+            plan = inference_plan(self)
+            if plan is not None:
+                out = plan.run(args[0])
+                if out is not SKIP:
+                    if not _call_context():
+                        self._clear_losses()
+                    return out
+        return Layer.__call__(self, *args, **kwargs)
 
     # ----- structure -----------------------------------------------------------------------------
     @property

@@ -55,6 +55,7 @@ class Sequential(Model):
             if batch_shape is not None:
                 self._stack.append(InputLayer(batch_shape=batch_shape, dtype=layer.dtype_policy.name))
         self._stack.append(layer)
+        self.__dict__.pop("_inference_plan_cache", None)
         if rebuild:
             self._maybe_rebuild()
 
@@ -64,6 +65,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = layers[-1]
         self._stack = [x for x in self._stack if x is not layer]
+        self.__dict__.pop("_inference_plan_cache", None)
         self.built = False
         self._functional = None
         if rebuild:
@@ -92,6 +94,7 @@ class Sequential(Model):
         from rkeras.models.functional import Functional
 
         self._functional = Functional(inputs=inputs, outputs=x, name=self.name + "_functional")
+        self.__dict__.pop("_inference_plan_cache", None)
         self._build_shapes = input_shape
         self.built = True
 

@@ -1,0 +1,90 @@
+"""The lean inference path of Sequential and functional models (models/inference_plan.py): it
+must give exactly what the generic `Layer.__call__` path gives, and step aside whenever it could
+not (user layers, masks, other shapes, training calls)."""
+
+import numpy as np
+import pytest
+
+import rkeras as keras
+from rkeras.layers.layer import Layer
+from rkeras.models.inference_plan import inference_plan
+
+L = keras.layers
+
+
+def _generic(model, x):
+    """The model run through the generic per-layer path."""
+    return Layer.__call__(model, x, training=False)
+
+
+def _same(a, b):
+    for u, v in zip(keras.tree.flatten(a), keras.tree.flatten(b)):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
+def _models():
+    keras.utils.set_random_seed(3)
+    mlp = keras.Sequential([keras.Input((12,)), L.Dense(16, activation="relu"), L.Dropout(0.5), L.Dense(8, activation="gelu"), L.Dense(3, activation="softmax")])
+    cnn = keras.Sequential([keras.Input((10, 10, 2)), L.Conv2D(4, 3, activation="relu"), L.BatchNormalization(), L.MaxPooling2D(2), L.Flatten(), L.Dense(5)])
+    inputs = keras.Input((6, 4))
+    a = L.LSTM(5, return_sequences=True)(inputs)
+    b = L.GRU(5, return_sequences=True)(inputs)
+    merged = L.Concatenate()([a, L.Add()([a, b])])
+    outputs = [L.Dense(2, name="first")(L.GlobalAveragePooling1D()(merged)), L.Dense(1, name="second")(L.Flatten()(merged))]
+    functional = keras.Model(inputs, outputs)
+    nested = keras.Sequential([keras.Input((12,)), keras.Sequential([L.Dense(7), L.ReLU()]), L.Dense(2)])
+    return {"mlp": (mlp, (4, 12)), "cnn": (cnn, (3, 10, 10, 2)), "functional": (functional, (2, 6, 4)), "nested": (nested, (5, 12))}
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "functional", "nested"])
+def test_plan_gives_the_generic_result(name):
+    model, shape = _models()[name]
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
+    assert inference_plan(model) is not None
+    expected = _generic(model, x)
+    _same(model(x), expected)
+    _same(model(x, training=False), expected)
+    _same(model.predict_on_batch(x), expected)
+    _same(model.predict(x, verbose=0), expected)
+    # float64 input is cast to the model's dtype, as the generic path does.
+    _same(model.predict_on_batch(x.astype("float64")), expected)
+
+
+def test_training_calls_and_other_shapes_take_the_generic_path():
+    model, _ = _models()["mlp"]
+    x = np.ones((64, 12), "float32")
+    # Dropout(0.5) is active in training: outputs differ from inference.
+    assert not np.allclose(np.asarray(model(x, training=True)), np.asarray(model(x)))
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 12\), found shape=\(2, 11\)"):
+        model.predict_on_batch(np.ones((2, 11), "float32"))
+
+
+def test_masks_and_user_layers_keep_the_generic_path():
+    masked = keras.Sequential([keras.Input((None,), dtype="int64"), L.Embedding(10, 3, mask_zero=True), L.LSTM(4)])
+    assert inference_plan(masked) is None
+    x = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 7]])
+    short = np.array([[1, 2]])
+    # Padding is masked out: the result does not depend on it (only the generic path masks).
+    np.testing.assert_allclose(np.asarray(masked(x))[:1], np.asarray(masked(short)), rtol=1e-6)
+
+    class Double(Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    custom = keras.Sequential([keras.Input((3,)), Double(), L.Dense(2)])
+    assert inference_plan(custom) is None
+    regularized = keras.Sequential([keras.Input((3,)), L.Dense(2, activity_regularizer="l2")])
+    assert inference_plan(regularized) is None
+
+
+def test_plan_follows_weights_and_structure_changes():
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3)])
+    x = np.ones((2, 4), "float32")
+    first = model.predict_on_batch(x)
+    model.layers[0].set_weights([np.full((4, 3), 0.5, "float32"), np.zeros(3, "float32")])
+    np.testing.assert_allclose(model.predict_on_batch(x), np.full((2, 3), 2.0))
+    assert not np.allclose(first, 2.0)
+    model.add(L.Dense(1, kernel_initializer="ones"))
+    np.testing.assert_allclose(model.predict_on_batch(x), np.full((2, 1), 6.0))
+    model.pop()
+    np.testing.assert_allclose(model.predict_on_batch(x), np.full((2, 3), 2.0))
