@@ -109,8 +109,10 @@ fn pool() -> (Arc<rayon::ThreadPool>, Arc<Hot>) {
 // The caller never waits for a helper to start: it takes indices itself, and at the end waits only
 // for the helpers that joined (each finishing the index it holds).
 
-/// How long an idle helper keeps spinning for the next loop before giving its thread back.
+/// How long an idle helper keeps waiting for the next loop before giving its thread back, and
+/// for how much of that it spins without yielding its core.
 const HELPER_SPIN: Duration = Duration::from_millis(2);
+const PURE_SPIN: Duration = Duration::from_micros(50);
 
 /// `Hot::state`: the loop's sequence number in the high 32 bits, whether it is open to joiners,
 /// and the number of helpers inside it.
@@ -202,8 +204,16 @@ impl Hot {
                 continue;
             }
             spins = spins.wrapping_add(1);
-            if spins % 64 == 0 && idle.elapsed() > HELPER_SPIN {
-                break;
+            if spins.is_multiple_of(64) {
+                let waited = idle.elapsed();
+                if waited > HELPER_SPIN {
+                    break;
+                }
+                if waited > PURE_SPIN {
+                    // Give the core to other runnable threads (an oversubscribed machine), and
+                    // come straight back when there are none.
+                    std::thread::yield_now();
+                }
             }
             std::hint::spin_loop();
         }
@@ -219,7 +229,13 @@ impl Drop for CloseOnDrop<'_> {
         let hot = self.0;
         hot.next.store(usize::MAX / 2, Ordering::Relaxed);
         hot.state.fetch_and(!OPEN, Ordering::AcqRel);
+        // Helpers inside finish the index they hold; one descheduled by the OS may take a while.
+        let mut spins = 0u32;
         while hot.state.load(Ordering::Acquire) & ACTIVE != 0 {
+            spins = spins.wrapping_add(1);
+            if spins > 1 << 12 {
+                std::thread::yield_now();
+            }
             std::hint::spin_loop();
         }
     }
