@@ -552,17 +552,37 @@ impl<T: Float> Forward<'_, T> {
     }
 }
 
+/// out = f'(x) written with y = f(x), over a slice (the match outside the loop, so each arm
+/// vectorizes; inlined into the multiversioned row kernels below).
+#[inline(always)]
+fn output_grads<T: Float>(act: CellActivation, y: &[T], out: &mut [T]) {
+    match act {
+        CellActivation::Linear => out.fill(T::one()),
+        CellActivation::Relu => out.iter_mut().zip(y).for_each(|(o, &v)| *o = if v > T::zero() { T::one() } else { T::zero() }),
+        CellActivation::Sigmoid => out.iter_mut().zip(y).for_each(|(o, &v)| *o = v * (T::one() - v)),
+        CellActivation::Tanh => out.iter_mut().zip(y).for_each(|(o, &v)| *o = T::one() - v * v),
+        CellActivation::HardSigmoid => out.iter_mut().zip(y).for_each(|(o, &v)| *o = if v > T::zero() && v < T::one() { T::c(1.0 / 6.0) } else { T::zero() }),
+    }
+}
+
 multiversion! {
     /// LSTM gate backward of one row: dz (pre-activation gates) and dc ← dc_prev, from dh, dc.
-    fn lstm_row_grad[T: Float](g: &[T], c_prev: &[T], a: &[T], dh: &[T], dc: &mut [T], dz: &mut [T], act: CellActivation, ract: CellActivation) {
+    /// `scratch` (5·units) holds the activations' derivatives.
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_row_grad[T: Float](g: &[T], c_prev: &[T], a: &[T], dh: &[T], dc: &mut [T], dz: &mut [T], act: CellActivation, ract: CellActivation, scratch: &mut [T]) {
         let u = dh.len();
+        let (da, dg) = scratch.split_at_mut(u);
+        output_grads(act, a, da);
+        output_grads(ract, &g[..2 * u], &mut dg[..2 * u]);
+        output_grads(act, &g[2 * u..3 * u], &mut dg[2 * u..3 * u]);
+        output_grads(ract, &g[3 * u..4 * u], &mut dg[3 * u..4 * u]);
         for j in 0..u {
             let (i, f, gg, o) = (g[j], g[u + j], g[2 * u + j], g[3 * u + j]);
-            let dcj = dc[j] + dh[j] * o * act.grad_from_output(a[j]);
-            dz[j] = dcj * gg * ract.grad_from_output(i);
-            dz[u + j] = dcj * c_prev[j] * ract.grad_from_output(f);
-            dz[2 * u + j] = dcj * i * act.grad_from_output(gg);
-            dz[3 * u + j] = dh[j] * a[j] * ract.grad_from_output(o);
+            let dcj = dc[j] + dh[j] * o * da[j];
+            dz[j] = dcj * gg * dg[j];
+            dz[u + j] = dcj * c_prev[j] * dg[u + j];
+            dz[2 * u + j] = dcj * i * dg[2 * u + j];
+            dz[3 * u + j] = dh[j] * a[j] * dg[3 * u + j];
             dc[j] = dcj * f;
         }
     }
@@ -571,34 +591,40 @@ multiversion! {
 multiversion! {
     /// GRU gate backward of one row: dz of the input projections, dzh of the recurrent ones
     /// (GRU-plain's r column is filled later, once d(r⊙h) is known), and the direct z⊙dh path.
+    /// `scratch` (3·units) holds the activations' derivatives.
     #[allow(clippy::too_many_arguments)]
-    fn gru_row_grad[T: Float](g: &[T], h_prev: &[T], extra: &[T], dh: &[T], dz: &mut [T], dzh: &mut [T], direct: &mut [T], reset_after: bool, act: CellActivation, ract: CellActivation) {
+    fn gru_row_grad[T: Float](g: &[T], h_prev: &[T], extra: &[T], dh: &[T], dz: &mut [T], dzh: &mut [T], direct: &mut [T], reset_after: bool, act: CellActivation, ract: CellActivation, scratch: &mut [T]) {
         let u = dh.len();
+        output_grads(ract, &g[..2 * u], &mut scratch[..2 * u]);
+        output_grads(act, &g[2 * u..3 * u], &mut scratch[2 * u..3 * u]);
         for j in 0..u {
             let (z, hh) = (g[j], g[2 * u + j]);
-            let dahh = dh[j] * (T::one() - z) * act.grad_from_output(hh);
-            let daz = dh[j] * (h_prev[j] - hh) * ract.grad_from_output(z);
+            let dahh = dh[j] * (T::one() - z) * scratch[2 * u + j];
+            let daz = dh[j] * (h_prev[j] - hh) * scratch[j];
             dz[j] = daz;
             dz[2 * u + j] = dahh;
             dzh[j] = daz;
             direct[j] = dh[j] * z;
-            if reset_after {
-                let r = g[u + j];
-                let dar = dahh * extra[j] * ract.grad_from_output(r);
+        }
+        if reset_after {
+            for j in 0..u {
+                let dahh = dz[2 * u + j];
+                let dar = dahh * extra[j] * scratch[u + j];
                 dz[u + j] = dar;
                 dzh[u + j] = dar;
-                dzh[2 * u + j] = dahh * r;
-            } else {
-                dzh[2 * u + j] = dahh;
+                dzh[2 * u + j] = dahh * g[u + j];
             }
+        } else {
+            dzh[2 * u..3 * u].copy_from_slice(&dz[2 * u..3 * u]);
         }
     }
 }
 
 multiversion! {
     fn simple_row_grad[T: Float](h: &[T], dh: &[T], dz: &mut [T], act: CellActivation) {
-        for ((d, &g), &y) in dz.iter_mut().zip(dh).zip(h) {
-            *d = g * act.grad_from_output(y);
+        output_grads(act, h, dz);
+        for (d, &g) in dz.iter_mut().zip(dh) {
+            *d *= g;
         }
     }
 }
@@ -749,6 +775,7 @@ impl RnnBackward {
         let mut sdz = vec![T::zero(); b * gu];
         let mut sdzh = vec![T::zero(); if gru { b * gu } else { 0 }];
         let rkt = saved.rk_t;
+        let mut grad_scratch = vec![T::zero(); 5 * u];
         for s in (0..t).rev() {
             let ti = self.dims.t_in(s, self.spec.go_backwards);
             // 1. The output gradient of this step joins dh; masked rows pass everything through.
@@ -778,11 +805,11 @@ impl RnnBackward {
                 let gr = &gates[row * gu..(row + 1) * gu];
                 match cell {
                     CellKind::Lstm => {
-                        lstm_row_grad(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr, act, ract);
+                        lstm_row_grad(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr, act, ract, &mut grad_scratch);
                         direct.fill(T::zero());
                     }
                     CellKind::Gru { reset_after } => {
-                        gru_row_grad(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut sdzh[bi * gu..(bi + 1) * gu], direct, reset_after, act, ract);
+                        gru_row_grad(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut sdzh[bi * gu..(bi + 1) * gu], direct, reset_after, act, ract, &mut grad_scratch);
                     }
                     CellKind::Simple => {
                         simple_row_grad(gr, dhr, dzr, act);
