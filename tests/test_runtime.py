@@ -211,3 +211,5 @@ def test_environment_variables():
     reference = _run_python(_DIGEST)
     assert _run_python(_DIGEST, RKERAS_NUM_THREADS="1") == reference
     assert _run_python(_DIGEST, RKERAS_SIMD="scalar", RKERAS_NUM_THREADS="2") == reference
+    assert _run_python(_DIGEST, RKERAS_SIMD="avx2") == reference
+    assert _run_python("import rkeras; print(rkeras.config.simd_path())", RKERAS_SIMD="avx2") in ("avx2", "scalar")

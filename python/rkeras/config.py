@@ -16,7 +16,7 @@ def get_num_threads():
 
 
 def simd_path():
-    """The vector path of elementwise and reduction kernels: "avx2" or "scalar"."""
+    """The vector path of elementwise and reduction kernels: "avx512", "avx2" or "scalar"."""
     return _core.simd_path()
 
 

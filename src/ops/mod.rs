@@ -71,7 +71,8 @@ pub mod testing {
         t.to_dtype(DType::F64).to_vec::<f64>().unwrap()
     }
 
-    /// Assert `gen` gives bit-identical values with 1 and 2 threads and on the scalar SIMD path.
+    /// Assert `gen` gives bit-identical values with 1 and 2 threads and on the AVX2 and scalar
+    /// SIMD paths.
     pub fn assert_same_for_any_thread_count_and_simd_path(gen: impl Fn() -> Vec<f64>) {
         use crate::runtime::{set_num_threads, simd};
         set_num_threads(1);
@@ -79,10 +80,14 @@ pub mod testing {
         set_num_threads(2);
         let two = gen();
         set_num_threads(0);
+        simd::set_avx2_cap(true);
+        let avx2 = gen();
+        simd::set_avx2_cap(false);
         simd::set_scalar(true);
         let scalar = gen();
         simd::set_scalar(false);
         assert_eq!(one, two);
+        assert_eq!(one, avx2);
         assert_eq!(one, scalar);
     }
 

@@ -20,7 +20,7 @@ fn get_num_threads() -> usize {
     runtime::num_threads()
 }
 
-/// "avx2" or "scalar": the vector path elementwise and reduction kernels take.
+/// "avx512", "avx2" or "scalar": the vector path elementwise and reduction kernels take.
 #[pyfunction]
 fn simd_path() -> &'static str {
     simd::active()

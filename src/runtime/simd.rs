@@ -1,36 +1,54 @@
-//! Which vector path the hand-written kernels take. The AVX2+FMA path is chosen at run time (the
-//! wheel is baseline x86-64); `RKERAS_SIMD=scalar` or `set_scalar(true)` forces the portable scalar
-//! path, which is always compiled, so tests cover both and other architectures keep building.
-//! Both paths compute the same expressions in the same order, so they agree bit for bit.
+//! Which vector path the hand-written kernels take. The AVX-512 (x86-64-v4) or AVX2+FMA path is
+//! chosen at run time (the wheel is baseline x86-64); `RKERAS_SIMD=avx2` caps it at AVX2 and
+//! `RKERAS_SIMD=scalar` (or `set_scalar(true)`) forces the portable scalar path, which is always
+//! compiled, so tests cover every path and other architectures keep building. All paths compute
+//! the same expressions in the same order (no contraction into FMA), so they agree bit for bit.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 const UNKNOWN: u8 = 0;
 const SCALAR: u8 = 1;
 const AVX2: u8 = 2;
+const AVX512: u8 = 3;
 
 static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 fn detect() -> u8 {
-    if std::env::var("RKERAS_SIMD").map(|v| v.eq_ignore_ascii_case("scalar")).unwrap_or(false) {
+    let requested = std::env::var("RKERAS_SIMD").unwrap_or_default().to_ascii_lowercase();
+    if requested == "scalar" {
         return SCALAR;
     }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        return AVX2;
+        let has_v4 = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512vl");
+        return if has_v4 && requested != "avx2" { AVX512 } else { AVX2 };
     }
     SCALAR
 }
 
-/// True when kernels should take the AVX2+FMA path.
 #[inline]
-pub fn avx2() -> bool {
+fn mode() -> u8 {
     let mut m = MODE.load(Ordering::Relaxed);
     if m == UNKNOWN {
         m = detect();
         MODE.store(m, Ordering::Relaxed);
     }
-    m == AVX2
+    m
+}
+
+/// True when kernels should take a vector path (AVX2+FMA, or AVX-512 which includes it).
+#[inline]
+pub fn avx2() -> bool {
+    mode() >= AVX2
+}
+
+/// True when kernels should take the AVX-512 (x86-64-v4) path.
+#[inline]
+pub fn avx512() -> bool {
+    mode() == AVX512
 }
 
 /// Force the scalar path (`true`) or return to detection (`false`).
@@ -38,17 +56,26 @@ pub fn set_scalar(scalar: bool) {
     MODE.store(if scalar { SCALAR } else { UNKNOWN }, Ordering::Relaxed);
 }
 
-/// Name of the active path: "avx2" or "scalar".
-pub fn active() -> &'static str {
-    if avx2() {
-        "avx2"
-    } else {
-        "scalar"
+/// Cap the vector path at AVX2 (`true`, when the CPU has it) or return to detection (`false`):
+/// lets tests compare the AVX2 and AVX-512 versions on a machine that has both.
+pub fn set_avx2_cap(cap: bool) {
+    MODE.store(UNKNOWN, Ordering::Relaxed);
+    if cap && mode() == AVX512 {
+        MODE.store(AVX2, Ordering::Relaxed);
     }
 }
 
-/// Define `$name` (safe) that runs `$body` compiled for AVX2+FMA when `avx2()` is on and compiled
-/// for the baseline target otherwise. The body must be plain loops the compiler can vectorize;
+/// Name of the active path: "avx512", "avx2" or "scalar".
+pub fn active() -> &'static str {
+    match mode() {
+        AVX512 => "avx512",
+        AVX2 => "avx2",
+        _ => "scalar",
+    }
+}
+
+/// Define `$name` (safe) that runs `$body` compiled for AVX-512 when `avx512()` is on, for AVX2+FMA
+/// when `avx2()` is, and for the baseline target otherwise. The body must be plain loops the compiler can vectorize;
 /// closures it calls are inlined into each version. Generics go in brackets:
 /// `multiversion! { pub fn map[T: Copy, F: Fn(T) -> T](x: &mut [T], f: F) { ... } }`
 #[macro_export]
@@ -69,6 +96,17 @@ macro_rules! multiversion {
                 generic($($arg),*)
             }
 
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+            unsafe fn avx512<$($gen)*>($($arg: $ty),*) $(-> $ret)? {
+                generic($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            if $crate::runtime::simd::avx512() {
+                // SAFETY: `avx512()` is true only when the CPU reports AVX-512 F/BW/DQ/VL.
+                return unsafe { avx512($($arg),*) };
+            }
             #[cfg(target_arch = "x86_64")]
             if $crate::runtime::simd::avx2() {
                 // SAFETY: `avx2()` is true only when the CPU reports AVX2 and FMA.
