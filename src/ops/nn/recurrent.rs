@@ -99,15 +99,9 @@ impl CellActivation {
 }
 
 multiversion! {
-    /// v ← f(v) over a slice (the match is outside the loop, so each arm vectorizes).
+    /// v ← f(v) over a slice.
     fn activate[T: Float](act: CellActivation, v: &mut [T]) {
-        match act {
-            CellActivation::Linear => {}
-            CellActivation::Relu => v.iter_mut().for_each(|x| *x = x.max(T::zero())),
-            CellActivation::Sigmoid => v.iter_mut().for_each(|x| *x = math::sigmoid(*x)),
-            CellActivation::Tanh => v.iter_mut().for_each(|x| *x = math::tanh(*x)),
-            CellActivation::HardSigmoid => v.iter_mut().for_each(|x| *x = ((*x + T::c(3.0)).max(T::zero()).min(T::c(6.0))) / T::c(6.0)),
-        }
+        activate_in_place(act, v)
     }
 }
 
@@ -289,42 +283,6 @@ struct Forward<'a, T> {
     keep: Option<&'a [bool]>,
 }
 
-multiversion! {
-    /// out = x + r ⊙ h.
-    fn add_product[T: Float](x: &[T], r: &[T], h: &[T], out: &mut [T]) {
-        for (((o, &xv), &rv), &hv) in out.iter_mut().zip(x).zip(r).zip(h) {
-            *o = xv + rv * hv;
-        }
-    }
-}
-
-multiversion! {
-    /// LSTM state update for one row: c = f⊙c_prev + i⊙g, a = act(c), h = o⊙a.
-    fn lstm_state[T: Float](gates: &[T], c_prev: &[T], c: &mut [T], a: &mut [T], h: &mut [T], act: CellActivation) {
-        let u = c.len();
-        let (i, rest) = gates.split_at(u);
-        let (f, rest) = rest.split_at(u);
-        let (g, o) = rest.split_at(u);
-        for j in 0..u {
-            c[j] = f[j] * c_prev[j] + i[j] * g[j];
-        }
-        a.copy_from_slice(c);
-        activate(act, a);
-        for j in 0..u {
-            h[j] = o[j] * a[j];
-        }
-    }
-}
-
-multiversion! {
-    /// GRU state update for one row: h = z⊙h_prev + (1 − z)⊙hh.
-    fn gru_state[T: Float](z: &[T], hh: &[T], h_prev: &[T], h: &mut [T]) {
-        for (((o, &zv), &hv), &pv) in h.iter_mut().zip(z).zip(hh).zip(h_prev) {
-            *o = zv * pv + (T::one() - zv) * hv;
-        }
-    }
-}
-
 /// The batch slices that run their whole recurrence as one task: two halves (rows of a
 /// recurrent network are independent), fixed by the batch size alone so any thread count gives
 /// the same result. Each task runs its per-step gemms single-threaded: no synchronization
@@ -417,6 +375,9 @@ impl<T: Float> Forward<'_, T> {
     }
 
     /// The whole recurrence of batch rows `rows` (`xw`, `h0`, `c0` and `bufs` are their slices).
+    /// Gates are computed straight into the saved buffer (the rows of masked steps too: backward
+    /// never reads those), and each kept row's state update is one fused pass that also saves
+    /// what backward needs and writes the step's output.
     fn recur(&self, rows: std::ops::Range<usize>, xw: &[T], h0: &[T], c0: Option<&[T]>, bufs: SliceBufs<'_, T>) {
         let Dims { t, u, g, .. } = self.dims;
         let b = rows.len();
@@ -430,13 +391,9 @@ impl<T: Float> Forward<'_, T> {
         let rmask = self.rmask.as_deref().map(|m| &m[rows.start * u..rows.end * u]);
         let mut h = h0.to_vec();
         let mut c = c0.map_or_else(Vec::new, |c| c.to_vec());
-        // Per-step scratch: masked h, recurrent projections, activated gates, new states
-        // (LSTM: c, act(c), h side by side; otherwise h), GRU-plain's r⊙h and its projection.
-        let mut hm = vec![T::zero(); b * u];
+        // Per-step scratch: masked h, recurrent projections, GRU-plain's r⊙h and its projection.
+        let mut hm = vec![T::zero(); if rmask.is_some() { b * u } else { 0 }];
         let mut hu = vec![T::zero(); b * gu];
-        let mut sg = vec![T::zero(); b * gu];
-        let su = if lstm { 3 * u } else { u };
-        let mut snew = vec![T::zero(); b * su];
         let mut rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         let mut hh_lin = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         for s in 0..t {
@@ -457,26 +414,15 @@ impl<T: Float> Forward<'_, T> {
                     row.iter_mut().zip(bias).for_each(|(v, &bv)| *v += bv);
                 }
             }
-            // Gates of every row.
-            for (bi, gr) in sg.chunks_mut(gu).enumerate() {
-                let xr = &xw[(bi * t + ti) * gu..(bi * t + ti + 1) * gu];
+            // Gates of every row, into the saved buffer.
+            for bi in 0..b {
+                let row = bi * t + ti;
+                let xr = &xw[row * gu..(row + 1) * gu];
                 let hr = &hu[bi * gu..(bi + 1) * gu];
+                let gr = &mut bufs.gates[row * gu..(row + 1) * gu];
                 match cell {
-                    CellKind::Lstm => {
-                        add_into(xr, hr, gr);
-                        activate(ract, &mut gr[..2 * u]);
-                        activate(act, &mut gr[2 * u..3 * u]);
-                        activate(ract, &mut gr[3 * u..]);
-                    }
-                    CellKind::Gru { reset_after } => {
-                        add_into(&xr[..2 * u], &hr[..2 * u], &mut gr[..2 * u]);
-                        activate(ract, &mut gr[..2 * u]);
-                        if reset_after {
-                            let (zr, hh) = gr.split_at_mut(2 * u);
-                            add_product(&xr[2 * u..], &zr[u..], &hr[2 * u..], hh);
-                            activate(act, hh);
-                        }
-                    }
+                    CellKind::Lstm => lstm_gates(xr, hr, gr, act, ract),
+                    CellKind::Gru { reset_after } => gru_gates(xr, hr, gr, reset_after, act, ract),
                     CellKind::Simple => {
                         add_into(xr, hr, gr);
                         activate(act, gr);
@@ -486,59 +432,54 @@ impl<T: Float> Forward<'_, T> {
             if gru_plain {
                 // hh = act(x_h + (r ⊙ h_in)·U_h).
                 for bi in 0..b {
-                    let (r, hr) = (&sg[bi * gu + u..bi * gu + 2 * u], &hin[bi * u..(bi + 1) * u]);
+                    let row = bi * t + ti;
+                    let (r, hr) = (&bufs.gates[row * gu + u..row * gu + 2 * u], &hin[bi * u..(bi + 1) * u]);
                     rh[bi * u..(bi + 1) * u].iter_mut().zip(r.iter().zip(hr)).for_each(|(o, (&rv, &hv))| *o = rv * hv);
                 }
                 gemm(b, u, u, Mat::row_major(&rh, 0, u), Mat { data: self.rk, offset: 2 * u, rs: gu, cs: 1 }, &mut hh_lin, 0, u, false, false);
                 for bi in 0..b {
-                    let xr = &xw[(bi * t + ti) * gu + 2 * u..(bi * t + ti + 1) * gu];
-                    let hh = &mut sg[bi * gu + 2 * u..(bi + 1) * gu];
+                    let row = bi * t + ti;
+                    let xr = &xw[row * gu + 2 * u..(row + 1) * gu];
+                    let hh = &mut bufs.gates[row * gu + 2 * u..(row + 1) * gu];
                     add_into(xr, &hh_lin[bi * u..(bi + 1) * u], hh);
                     activate(act, hh);
                 }
             }
-            // New states of every row.
-            for (bi, sr) in snew.chunks_mut(su).enumerate() {
-                let gr = &sg[bi * gu..(bi + 1) * gu];
-                match cell {
-                    CellKind::Lstm => {
-                        let (cn, rest) = sr.split_at_mut(u);
-                        let (a, hn) = rest.split_at_mut(u);
-                        lstm_state(gr, &c[bi * u..(bi + 1) * u], cn, a, hn, act);
-                    }
-                    CellKind::Gru { .. } => gru_state(&gr[..u], &gr[2 * u..], &h[bi * u..(bi + 1) * u], sr),
-                    CellKind::Simple => sr.copy_from_slice(gr),
-                }
-            }
-            // Keep what backward needs; masked rows carry their states over.
+            // New states of every row; masked rows carry their states over.
             for bi in 0..b {
                 let row = bi * t + ti;
                 let kept = keep.is_none_or(|k| k[row]);
                 let (hr, rr) = (bi * u..(bi + 1) * u, row * u..(row + 1) * u);
-                bufs.hprev[rr.clone()].copy_from_slice(&h[hr.clone()]);
-                if lstm {
-                    bufs.cprev[rr.clone()].copy_from_slice(&c[hr.clone()]);
-                }
                 let o = (bi * (t + states) + s) * u;
-                if kept {
-                    bufs.gates[row * gu..(row + 1) * gu].copy_from_slice(&sg[bi * gu..(bi + 1) * gu]);
-                    match cell {
-                        CellKind::Gru { reset_after: true } => bufs.extra[rr.clone()].copy_from_slice(&hu[bi * gu + 2 * u..(bi + 1) * gu]),
-                        CellKind::Gru { reset_after: false } => bufs.extra[rr.clone()].copy_from_slice(&rh[hr.clone()]),
-                        _ => {}
-                    }
-                    let sr = &snew[bi * su..(bi + 1) * su];
+                if !kept {
+                    bufs.hprev[rr.clone()].copy_from_slice(&h[hr.clone()]);
                     if lstm {
-                        c[hr.clone()].copy_from_slice(&sr[..u]);
-                        bufs.cact[rr].copy_from_slice(&sr[u..2 * u]);
-                        h[hr].copy_from_slice(&sr[2 * u..]);
-                    } else {
-                        h[hr].copy_from_slice(sr);
+                        bufs.cprev[rr].copy_from_slice(&c[hr.clone()]);
                     }
-                    bufs.out[o..o + u].copy_from_slice(&h[bi * u..(bi + 1) * u]);
-                } else if !self.spec.zero_output_for_mask {
-                    // Masked: the output is the previous output (the carried h).
-                    bufs.out[o..o + u].copy_from_slice(&h[hr]);
+                    if !self.spec.zero_output_for_mask {
+                        // Masked: the output is the previous output (the carried h).
+                        bufs.out[o..o + u].copy_from_slice(&h[hr]);
+                    }
+                    continue;
+                }
+                let gr = &bufs.gates[row * gu..(row + 1) * gu];
+                let out = &mut bufs.out[o..o + u];
+                match cell {
+                    CellKind::Lstm => lstm_step(gr, &mut c[hr.clone()], &mut h[hr], &mut bufs.cprev[rr.clone()], &mut bufs.hprev[rr.clone()], &mut bufs.cact[rr], out, act),
+                    CellKind::Gru { reset_after } => {
+                        let extra = &mut bufs.extra[rr.clone()];
+                        if reset_after {
+                            extra.copy_from_slice(&hu[bi * gu + 2 * u..(bi + 1) * gu]);
+                        } else {
+                            extra.copy_from_slice(&rh[hr.clone()]);
+                        }
+                        gru_step(gr, &mut h[hr], &mut bufs.hprev[rr], out);
+                    }
+                    CellKind::Simple => {
+                        bufs.hprev[rr].copy_from_slice(&h[hr.clone()]);
+                        h[hr].copy_from_slice(gr);
+                        out.copy_from_slice(gr);
+                    }
                 }
             }
         }
@@ -548,6 +489,92 @@ impl<T: Float> Forward<'_, T> {
             if lstm {
                 bufs.out[(base + t + 1) * u..(base + t + 2) * u].copy_from_slice(&c[bi * u..(bi + 1) * u]);
             }
+        }
+    }
+}
+
+/// v ← f(v) over a slice (the match outside the loop, so each arm vectorizes; inlined into the
+/// multiversioned kernels).
+#[inline(always)]
+fn activate_in_place<T: Float>(act: CellActivation, v: &mut [T]) {
+    match act {
+        CellActivation::Linear => {}
+        CellActivation::Relu => v.iter_mut().for_each(|x| *x = x.max(T::zero())),
+        CellActivation::Sigmoid => v.iter_mut().for_each(|x| *x = math::sigmoid(*x)),
+        CellActivation::Tanh => v.iter_mut().for_each(|x| *x = math::tanh(*x)),
+        CellActivation::HardSigmoid => v.iter_mut().for_each(|x| *x = ((*x + T::c(3.0)).max(T::zero()).min(T::c(6.0))) / T::c(6.0)),
+    }
+}
+
+multiversion! {
+    /// LSTM gates of one row: [i, f, c, o] = [ract, ract, act, ract](x·W + h·U (+ b)).
+    fn lstm_gates[T: Float](xr: &[T], hr: &[T], gr: &mut [T], act: CellActivation, ract: CellActivation) {
+        let u = gr.len() / 4;
+        for ((o, &x), &y) in gr.iter_mut().zip(xr).zip(hr) {
+            *o = x + y;
+        }
+        activate_in_place(ract, &mut gr[..2 * u]);
+        activate_in_place(act, &mut gr[2 * u..3 * u]);
+        activate_in_place(ract, &mut gr[3 * u..]);
+    }
+}
+
+multiversion! {
+    /// GRU gates of one row: z, r = ract(x + h·U); with reset_after also hh = act(x_h + r⊙(h·U_h + b_h))
+    /// (without, hh needs (r⊙h)·U_h first and is filled later).
+    fn gru_gates[T: Float](xr: &[T], hr: &[T], gr: &mut [T], reset_after: bool, act: CellActivation, ract: CellActivation) {
+        let u = gr.len() / 3;
+        for ((o, &x), &y) in gr[..2 * u].iter_mut().zip(xr).zip(hr) {
+            *o = x + y;
+        }
+        activate_in_place(ract, &mut gr[..2 * u]);
+        if reset_after {
+            let (zr, hh) = gr.split_at_mut(2 * u);
+            for (((o, &x), &r), &y) in hh.iter_mut().zip(&xr[2 * u..]).zip(&zr[u..]).zip(&hr[2 * u..]) {
+                *o = x + r * y;
+            }
+            activate_in_place(act, hh);
+        }
+    }
+}
+
+multiversion! {
+    /// LSTM state update of one kept row, in place: saves c_prev and h_prev, then c = f⊙c + i⊙g,
+    /// a = act(c) (saved), h = o⊙a (also the step's output).
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_step[T: Float](gates: &[T], c: &mut [T], h: &mut [T], c_saved: &mut [T], h_saved: &mut [T], a_saved: &mut [T], out: &mut [T], act: CellActivation) {
+        let u = c.len();
+        let (i, rest) = gates.split_at(u);
+        let (f, rest) = rest.split_at(u);
+        let (g, o) = rest.split_at(u);
+        for j in 0..u {
+            h_saved[j] = h[j];
+            c_saved[j] = c[j];
+            let cn = f[j] * c[j] + i[j] * g[j];
+            c[j] = cn;
+            a_saved[j] = cn;
+        }
+        activate_in_place(act, a_saved);
+        for j in 0..u {
+            let hn = o[j] * a_saved[j];
+            h[j] = hn;
+            out[j] = hn;
+        }
+    }
+}
+
+multiversion! {
+    /// GRU state update of one kept row, in place: saves h_prev, then h = z⊙h + (1 − z)⊙hh (also
+    /// the step's output).
+    fn gru_step[T: Float](gates: &[T], h: &mut [T], h_saved: &mut [T], out: &mut [T]) {
+        let u = h.len();
+        let (z, hh) = (&gates[..u], &gates[2 * u..]);
+        for j in 0..u {
+            let prev = h[j];
+            h_saved[j] = prev;
+            let hn = z[j] * prev + (T::one() - z[j]) * hh[j];
+            h[j] = hn;
+            out[j] = hn;
         }
     }
 }
