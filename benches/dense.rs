@@ -1,9 +1,8 @@
-//! Criterion benchmarks of the fused dense op and the fused optimizer update
-//! (`cargo bench --bench dense`), at the MLP benchmark's shapes (batch 128).
+//! Criterion benchmarks of the fused dense op (`cargo bench --bench dense`), at the MLP
+//! benchmark's shapes (batch 128). The fused optimizer updates are in `benches/optim.rs`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rkeras::autograd::{self, Tape};
-use rkeras::optim::{self, Rule, VarUpdate};
 use rkeras::ops::{self, Activation};
 use rkeras::Tensor;
 
@@ -34,34 +33,10 @@ fn bench_dense(c: &mut Criterion, m: usize, k: usize, n: usize) {
     g.finish();
 }
 
-fn bench_adam(c: &mut Criterion) {
-    // The mnist MLP's variables: 784·256 + 256 + 256·256 + 256 + 256·10 + 10 ≈ 269k.
-    let sizes = [784 * 256, 256, 256 * 256, 256, 2560, 10];
-    let total: usize = sizes.iter().sum();
-    let mut params: Vec<Vec<f32>> = sizes.iter().map(|&s| vec![0.1; s]).collect();
-    let grads: Vec<Vec<f32>> = sizes.iter().map(|&s| vec![0.01; s]).collect();
-    let mut slots: Vec<Vec<Vec<f32>>> = sizes.iter().map(|&s| vec![vec![0.0; s], vec![0.0; s]]).collect();
-    let mut g = c.benchmark_group("optimizer_f32");
-    g.throughput(Throughput::Elements(total as u64));
-    g.bench_function("adam_mlp_269k", |bench| {
-        bench.iter(|| {
-            let updates = params
-                .iter_mut()
-                .zip(&grads)
-                .zip(slots.iter_mut())
-                .map(|((p, g), s)| VarUpdate { param: p, grad: g, slots: s.iter_mut().map(|v| v.as_mut_slice()).collect(), weight_decay: 0.0 })
-                .collect();
-            optim::apply(Rule::Adam { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }, 1e-3, 10, updates).unwrap()
-        })
-    });
-    g.finish();
-}
-
 fn benches(c: &mut Criterion) {
     for (m, k, n) in [(128, 784, 256), (128, 256, 256), (32, 64, 128)] {
         bench_dense(c, m, k, n);
     }
-    bench_adam(c);
 }
 
 criterion_group!(kernels, benches);

@@ -1,10 +1,14 @@
-"""AdamW, Adagrad, Adadelta, Adamax, Nadam and Lion: several steps on fixed gradients against
-real Keras 3 (fixtures: tests/fixtures/make_optimizer_fixtures.py) and against numpy
-implementations of Keras's formulas in float64; configs, lookup by name, bad arguments."""
+"""AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Adafactor and Lamb: several steps on
+fixed gradients against real Keras 3 (fixtures: tests/fixtures/make_optimizer_fixtures.py), with
+the optimizer variables' layout, and against numpy implementations of Keras's formulas in
+float64; configs, lookup by name, training, saved optimizer state, bad arguments."""
 
+import json
 import os
+import re
 import sys
 
+import h5py
 import numpy as np
 import pytest
 
@@ -13,20 +17,33 @@ from rkeras import optimizers
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
-from optimizer_cases import CASES, STEPS  # noqa: E402
+from optimizer_cases import CASES, NAMES, STATE_CLASSES, STEPS, build  # noqa: E402
 
 REF = np.load(os.path.join(FIXTURES, "keras_optimizer_reference.npz"))
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_steps_match_keras(name):
-    cls, kwargs = CASES[name]
-    opt = getattr(optimizers, cls)(**kwargs)
-    variables = [rkeras.Variable(REF["init0"]), rkeras.Variable(REF["init1"])]
+def test_steps_and_optimizer_variables_match_keras(name):
+    opt = build(optimizers, name)
+    variables = [rkeras.Variable(REF[f"init{j}"], name=n) for j, n in enumerate(NAMES)]
     for s in range(STEPS):
-        opt.apply_gradients(zip([REF[f"grad{s}_0"], REF[f"grad{s}_1"]], variables))
+        opt.apply_gradients(zip([REF[f"grad{s}_{j}"] for j in range(len(NAMES))], variables))
         for j, v in enumerate(variables):
             np.testing.assert_allclose(np.asarray(v), REF[f"{name}_step{s}_{j}"], rtol=1e-5, atol=1e-6, err_msg=f"step {s} variable {j}")
+    # Same variables in the same order (the layout of a saved optimizer), same values.
+    names = [str(n) for n in REF[f"{name}_optimizer_names"]]
+    assert len(opt.variables) == len(names)
+    for k, (v, keras_name) in enumerate(zip(opt.variables, names)):
+        if not re.fullmatch(r"variable(_\d+)?", keras_name):  # Keras auto-names Nadam's u_product
+            assert v.name == keras_name
+        expected = REF[f"{name}_optimizer_{k}"]
+        assert tuple(v.shape) == expected.shape, v.name
+        np.testing.assert_allclose(np.asarray(v, dtype="float64"), expected, rtol=1e-5, atol=1e-6, err_msg=v.name)
+
+
+@pytest.mark.parametrize("key", [k for k in REF.files if k.startswith("config_")])
+def test_default_configs_match_keras(key):
+    assert getattr(optimizers, key[len("config_"):])(name="reference").get_config() == json.loads(str(REF[key]))
 
 
 def _numpy_steps(rule, p, grads, lr=0.01, **h):
@@ -80,6 +97,81 @@ def test_float64_steps_match_the_formulas(cls, rule, h):
     np.testing.assert_allclose(np.asarray(var), _numpy_steps(rule, p0, grads, lr=2**-6, **h), rtol=1e-6, atol=1e-9)
 
 
+def _ftrl(p, grads, lr, power=-0.5, init=0.1, l1=0.0, l2=0.0, shrinkage=0.0, beta=0.0, wd=0.0):
+    p, n, z = p.copy(), np.full_like(p, init), np.zeros_like(p)
+    for g in grads:
+        p = p - p * wd * lr
+        n_new = n + g * g
+        z = z + g + 2 * shrinkage * p - (n_new**-power - n**-power) / lr * p
+        p = (np.clip(z, -l1, l1) - z) / (n_new**-power / lr + 2 * (l2 + beta / (2 * lr)))
+        n = n_new
+    return p
+
+
+def _adafactor(p, grads, lr, decay=-0.8, eps1=1e-30, eps2=1e-3, clip=1.0, wd=0.0):
+    p = p.copy()
+    r, c, v = np.zeros(p.shape[:-1]), np.zeros(p.shape[:-2] + p.shape[-1:]), np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        p = p - p * wd * lr
+        rho, beta = min(lr, 1 / np.sqrt(t)), 1 - t**decay
+        q = g * g + eps1
+        if p.ndim >= 2:
+            r = beta * r + (1 - beta) * q.mean(axis=-1)
+            c = beta * c + (1 - beta) * q.mean(axis=-2)
+            v = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
+        else:
+            v = beta * v + (1 - beta) * q
+        u = g / np.sqrt(v)
+        p = p - max(eps2, np.sqrt(np.mean(p * p))) * rho * u / max(1.0, np.sqrt(np.mean(u * u)) / clip)
+    return p
+
+
+def _lamb(p, grads, lr, b1=0.9, b2=0.999, eps=1e-7, wd=0.0):
+    p, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        p = p - p * wd * lr
+        m = m + (g - m) * (1 - b1)
+        v = v + (g * g - v) * (1 - b2)
+        u = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        w_norm, u_norm = np.linalg.norm(p), np.linalg.norm(u)
+        p = p - (w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0) * lr * u
+    return p
+
+
+# Learning rates exact in float32 (Keras keeps the rate in a float32 variable).
+LAYERWISE = [
+    (optimizers.Ftrl, {"learning_rate": 2**-3}, lambda p, g: _ftrl(p, g, 2**-3)),
+    (
+        optimizers.Ftrl,
+        {"learning_rate": 2**-4, "learning_rate_power": -0.6, "initial_accumulator_value": 0.3, "l1_regularization_strength": 0.02, "l2_regularization_strength": 0.05, "l2_shrinkage_regularization_strength": 0.1, "beta": 0.2, "weight_decay": 0.5},
+        lambda p, g: _ftrl(p, g, 2**-4, power=-0.6, init=0.3, l1=0.02, l2=0.05, shrinkage=0.1, beta=0.2, wd=0.5),
+    ),
+    (optimizers.Adafactor, {"learning_rate": 0.25}, lambda p, g: _adafactor(p, g, 0.25)),
+    (
+        optimizers.Adafactor,
+        {"learning_rate": 0.5, "beta_2_decay": -0.6, "epsilon_2": 0.1, "clip_threshold": 0.75, "weight_decay": 0.25},
+        lambda p, g: _adafactor(p, g, 0.5, decay=-0.6, eps2=0.1, clip=0.75, wd=0.25),
+    ),
+    (optimizers.Lamb, {"learning_rate": 2**-6}, lambda p, g: _lamb(p, g, 2**-6)),
+    (optimizers.Lamb, {"learning_rate": 2**-5, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-5, "weight_decay": 0.5}, lambda p, g: _lamb(p, g, 2**-5, b1=0.8, b2=0.95, eps=1e-5, wd=0.5)),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,reference", LAYERWISE)
+def test_float64_ftrl_adafactor_lamb_match_the_formulas(cls, kwargs, reference):
+    # A scalar, a vector, a matrix big enough for several row blocks, many small matrices.
+    rng = np.random.default_rng(5)
+    shapes = [(), (7,), (70, 300), (40, 3, 5)]
+    params = [rng.normal(size=s) for s in shapes]
+    grads = [[rng.normal(size=s) for _ in range(4)] for s in shapes]
+    variables = [rkeras.Variable(p) for p in params]
+    opt = cls(**kwargs)
+    for step in range(4):
+        opt.apply([g[step] for g in grads], variables)
+    for v, p, g in zip(variables, params, grads):
+        np.testing.assert_allclose(np.asarray(v), reference(p, g), rtol=1e-10, atol=1e-12, err_msg=str(p.shape))
+
+
 def test_adamw_is_adam_with_decoupled_weight_decay():
     rng = np.random.default_rng(1)
     p0, g = rng.normal(size=(4,)), rng.normal(size=(4,))
@@ -90,7 +182,7 @@ def test_adamw_is_adam_with_decoupled_weight_decay():
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["adamw", "adagrad", "adadelta", "adamax", "nadam", "lion", "AdamW", "Nadam"])
+@pytest.mark.parametrize("name", ["adamw", "adagrad", "adadelta", "adamax", "nadam", "lion", "ftrl", "adafactor", "lamb", "AdamW", "Nadam", "Ftrl", "Adafactor", "Lamb"])
 def test_lookup_by_name_config_round_trip_and_training(name):
     opt = optimizers.get(name)
     assert type(opt).__name__.lower() == name.lower()
@@ -104,6 +196,54 @@ def test_lookup_by_name_config_round_trip_and_training(name):
     before = model.evaluate(x, y, verbose=0)
     model.fit(x, y, epochs=5, batch_size=16, verbose=0)
     assert model.evaluate(x, y, verbose=0) < before
+
+
+@pytest.mark.parametrize("name", ["ftrl", "adafactor", "lamb"])
+def test_saved_optimizer_state_is_restored(name, tmp_path):
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+
+    def model():
+        rkeras.utils.set_random_seed(1)
+        m = rkeras.Sequential([rkeras.Input((3,)), rkeras.layers.Dense(4, name="hidden"), rkeras.layers.Dense(1, name="out")])
+        m.compile(optimizer=optimizers.get(name), loss="mse")
+        return m
+
+    trained = model()
+    trained.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    path = str(tmp_path / "model.weights.h5")
+    trained.save_weights(path)
+    saved = trained.optimizer.variables
+    with h5py.File(path, "r") as f:
+        stored = f["optimizer/vars"]
+        assert [stored[str(i)].shape for i in range(len(stored))] == [tuple(v.shape) for v in saved]
+    restored = model()
+    restored.load_weights(path)
+    assert [v.name for v in restored.optimizer.variables] == [v.name for v in saved]
+    for a, b in zip(restored.optimizer.variables, saved):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.name)
+    # Training on from the restored state goes exactly where the original goes.
+    for m in (trained, restored):
+        m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(restored.weights, trained.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("cls", STATE_CLASSES)
+def test_loads_optimizer_state_saved_by_keras(cls):
+    model = rkeras.Sequential([rkeras.Input((3,)), rkeras.layers.Dense(4, name="hidden"), rkeras.layers.Dense(1, name="out")])
+    model.compile(optimizer=getattr(optimizers, cls)(learning_rate=0.05), loss="mse")
+    path = os.path.join(FIXTURES, f"keras_{cls.lower()}_state.weights.h5")
+    model.load_weights(path)
+    with h5py.File(path, "r") as f:
+        stored = f["optimizer/vars"]
+        for i, v in enumerate(model.optimizer.variables):
+            np.testing.assert_array_equal(np.asarray(v), stored[str(i)][()], err_msg=v.name)
+    assert int(model.optimizer.iterations.numpy()) == 4
+    # From Keras's saved state, one more batch lands where Keras's next step landed.
+    model.train_on_batch(REF["state_x"][:8], REF["state_y"][:8])
+    for k, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, REF[f"state_{cls}_after_{k}"], rtol=1e-5, atol=1e-6)
 
 
 def test_nadam_state_is_an_optimizer_variable():
@@ -123,3 +263,32 @@ def test_bad_arguments_are_value_errors():
         optimizers.Adagrad(learning_rate=-1.0)
     with pytest.raises(ValueError, match="optimizer identifier"):
         optimizers.get("adamx")
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"initial_accumulator_value": -0.1}, "`initial_accumulator_value` needs to be positive or zero. Received: initial_accumulator_value=-0.1"),
+        ({"learning_rate_power": 0.5}, "`learning_rate_power` needs to be negative or zero. Received: learning_rate_power=0.5"),
+        ({"l1_regularization_strength": -1.0}, "l1_regularization_strength=-1.0"),
+        ({"l2_regularization_strength": -1.0}, "l2_regularization_strength=-1.0"),
+        ({"l2_shrinkage_regularization_strength": -1.0}, "l2_shrinkage_regularization_strength=-1.0"),
+    ],
+)
+def test_ftrl_validates_its_arguments_as_keras(kwargs, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        optimizers.Ftrl(**kwargs)
+
+
+@pytest.mark.parametrize("cls", [optimizers.Ftrl, optimizers.Adafactor, optimizers.Lamb])
+def test_base_arguments_are_validated(cls):
+    with pytest.raises(ValueError, match="`learning_rate` cannot be negative. Received: learning_rate=-0.01"):
+        cls(learning_rate=-0.01)
+    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and `global_clipnorm`"):
+        cls(clipnorm=1.0, global_clipnorm=1.0)
+    with pytest.raises(ValueError, match="`gradient_accumulation_steps` must be an integer >= 2"):
+        cls(gradient_accumulation_steps=1)
+    with pytest.raises(ValueError, match="`ema_overwrite_frequency` must be an integer >= 1 or None"):
+        cls(use_ema=True, ema_overwrite_frequency=0.5)
+    with pytest.raises(ValueError, match="Argument\\(s\\) not recognized"):
+        cls(beta1=0.9)

@@ -1,11 +1,16 @@
 //! Fused optimizer updates: one call updates every variable of a model in place (parameters and
 //! slot variables), with Keras 3's update rules. The work is split into fixed-size pieces across
 //! all variables at once, so many small variables (biases) and a few big ones (kernels) share the
-//! pool evenly; the arithmetic is elementwise, so the result does not depend on the thread count.
+//! pool evenly. Elementwise rules are one pass; Lamb and Adafactor also need per-variable norms
+//! (and row/column means), computed as per-piece partial sums combined in piece order. Pieces
+//! depend only on the shapes, so results do not depend on the thread count.
+
+mod adafactor;
+mod lamb;
 
 use crate::error::{Error, Result};
 use crate::multiversion;
-use crate::runtime::{num_threads, par_for_each};
+use crate::runtime::{num_threads, par_map_mut};
 use crate::tensor::Float;
 
 /// An update rule and its hyperparameters (Keras 3's `update_step` of each optimizer).
@@ -28,27 +33,49 @@ pub enum Rule {
     Nadam { beta_1: f64, beta_2: f64, epsilon: f64, u_product: f64 },
     /// Slots: `[m]`.
     Lion { beta_1: f64, beta_2: f64 },
+    /// Slots: `[accumulator, linear]`. `l2` is the stabilization penalty (Keras adds
+    /// `beta / (2·lr)` to it), `l2_shrinkage` the magnitude penalty added to the gradient.
+    Ftrl { learning_rate_power: f64, l1: f64, l2: f64, l2_shrinkage: f64, beta: f64 },
+    /// Slots: `[r, c, v]` for variables of rank ≥ 2 (r: shape[:-1], c: shape[:-2] + shape[-1:],
+    /// the decayed means of g² + ε₁ over the last and second-last axis; v: the full second
+    /// moment rebuilt from them), `[v]` for rank < 2.
+    Adafactor { beta_2_decay: f64, epsilon_1: f64, epsilon_2: f64, clip_threshold: f64 },
+    /// Slots: `[m, v]`; the Adam direction is scaled by ‖θ‖/‖direction‖ per variable.
+    Lamb { beta_1: f64, beta_2: f64, epsilon: f64 },
 }
 
 impl Rule {
-    /// Slot variables each parameter needs, in the order `update` expects them.
-    pub fn slot_count(&self) -> usize {
-        match *self {
+    /// Shapes of the slot variables a parameter of shape `shape` needs, in the order `apply`
+    /// expects them.
+    pub fn slot_shapes(&self, shape: &[usize]) -> Vec<Vec<usize>> {
+        let count = match *self {
             Rule::Sgd { momentum, .. } => usize::from(momentum != 0.0),
             Rule::Adam { amsgrad, .. } => 2 + usize::from(amsgrad),
             Rule::RmsProp { momentum, centered, .. } => 1 + usize::from(momentum > 0.0) + usize::from(centered),
             Rule::Adagrad { .. } | Rule::Lion { .. } => 1,
-            Rule::Adadelta { .. } | Rule::Adamax { .. } | Rule::Nadam { .. } => 2,
-        }
+            Rule::Adadelta { .. } | Rule::Adamax { .. } | Rule::Nadam { .. } | Rule::Ftrl { .. } | Rule::Lamb { .. } => 2,
+            Rule::Adafactor { .. } => {
+                return match shape {
+                    [lead @ .., m, n] => {
+                        let (r, mut c) = ([lead, &[*m]].concat(), lead.to_vec());
+                        c.push(*n);
+                        vec![r, c, shape.to_vec()]
+                    }
+                    _ => vec![shape.to_vec()],
+                };
+            }
+        };
+        vec![shape.to_vec(); count]
     }
 }
 
-/// One variable's update: the parameter, its gradient, its slots and its decoupled weight decay
-/// (`θ ← θ − θ·wd·lr` before the rule, 0 for none).
+/// One variable's update: the parameter, its gradient, its slots, its shape and its decoupled
+/// weight decay (`θ ← θ − θ·wd·lr` before the rule, 0 for none).
 pub struct VarUpdate<'a, T> {
     pub param: &'a mut [T],
     pub grad: &'a [T],
     pub slots: Vec<&'a mut [T]>,
+    pub shape: Vec<usize>,
     pub weight_decay: f64,
 }
 
@@ -66,23 +93,40 @@ struct Coef<T> {
 }
 
 /// Apply `rule` with learning rate `learning_rate` to every variable. `iterations` is the number
-/// of steps taken before this one (Adam's bias correction uses `iterations + 1`).
+/// of steps taken before this one (bias corrections use `iterations + 1`).
 pub fn apply<T: Float>(rule: Rule, learning_rate: f64, iterations: u64, updates: Vec<VarUpdate<'_, T>>) -> Result<()> {
-    let slots = rule.slot_count();
     for (i, u) in updates.iter().enumerate() {
-        if u.grad.len() != u.param.len() {
+        let len: usize = u.shape.iter().product();
+        if u.param.len() != len || u.grad.len() != len {
             return Err(Error::Shape(format!(
-                "optimizer update: variable {i} has {} elements but its gradient has {}",
+                "optimizer update: variable {i} of shape {:?} has {} elements and its gradient {}",
+                u.shape,
                 u.param.len(),
                 u.grad.len()
             )));
         }
-        if u.slots.len() != slots || u.slots.iter().any(|s| s.len() != u.param.len()) {
-            return Err(Error::Shape(format!("optimizer update: variable {i} needs {slots} slot variables of its own size")));
+        let shapes = rule.slot_shapes(&u.shape);
+        if u.slots.len() != shapes.len() || u.slots.iter().zip(&shapes).any(|(s, shape)| s.len() != shape.iter().product::<usize>()) {
+            return Err(Error::Shape(format!("optimizer update: variable {i} of shape {:?} needs slot variables of shapes {shapes:?}", u.shape)));
         }
     }
     let lr = T::c(learning_rate);
     let t = T::c(iterations as f64 + 1.0);
+    match rule {
+        Rule::Lamb { beta_1, beta_2, epsilon } => {
+            let (inv_c1, inv_c2) = (T::one() / (T::one() - T::c(beta_1).powf(t)), T::one() / (T::one() - T::c(beta_2).powf(t)));
+            lamb::apply(lamb::Hyper { lr, one_b1: T::c(1.0 - beta_1), one_b2: T::c(1.0 - beta_2), inv_c1, inv_c2, eps: T::c(epsilon) }, updates);
+            return Ok(());
+        }
+        Rule::Adafactor { beta_2_decay, epsilon_1, epsilon_2, clip_threshold } => {
+            // Keras: ρ = min(lr, 1/√t) (its `relative_step` clamp gives the same), β₂ₜ = 1 − t^decay.
+            let rho = lr.min(T::one() / t.sqrt());
+            let beta = T::one() - t.powf(T::c(beta_2_decay));
+            adafactor::apply(adafactor::Hyper { rho, beta, eps1: T::c(epsilon_1), eps2: T::c(epsilon_2), clip: T::c(clip_threshold), lr }, updates);
+            return Ok(());
+        }
+        _ => {}
+    }
     let alpha = match rule {
         Rule::Adam { beta_1, beta_2, .. } => lr * (T::one() - T::c(beta_2).powf(t)).sqrt() / (T::one() - T::c(beta_1).powf(t)),
         Rule::Adamax { beta_1, .. } => lr / (T::one() - T::c(beta_1).powf(t)),
@@ -100,36 +144,79 @@ pub fn apply<T: Float>(rule: Rule, learning_rate: f64, iterations: u64, updates:
         _ => (T::zero(), T::zero(), T::zero()),
     };
     let coef = Coef { lr, alpha, nadam };
-
-    let mut pieces: Vec<Piece<'_, T>> = Vec::new();
-    let mut total = 0usize;
-    for u in updates {
-        total += u.param.len();
-        let wd = T::c(u.weight_decay);
-        let mut slot_chunks: Vec<std::slice::ChunksMut<'_, T>> = u.slots.into_iter().map(|s| s.chunks_mut(PIECE)).collect();
-        for (param, grad) in u.param.chunks_mut(PIECE).zip(u.grad.chunks(PIECE)) {
-            let slots = slot_chunks.iter_mut().map(|c| c.next().unwrap_or_default()).collect();
-            pieces.push(Piece { param, grad, slots, wd });
-        }
-    }
-    let run = |p: Piece<'_, T>| update_piece(rule, coef, p);
-    if pieces.len() > 1 && total >= 2 * PIECE && num_threads() > 1 {
-        par_for_each(pieces, run);
-    } else {
-        pieces.into_iter().for_each(run);
-    }
+    let (mut pieces, total) = split(updates);
+    for_pieces(&mut pieces, total, |p| update_piece(rule, coef, p));
     Ok(())
 }
 
+/// A run of at most `PIECE` elements of one variable (`var`: its index in the update list).
 struct Piece<'a, T> {
+    var: usize,
     param: &'a mut [T],
     grad: &'a [T],
     slots: Vec<&'a mut [T]>,
     wd: T,
 }
 
-fn update_piece<T: Float>(rule: Rule, c: Coef<T>, p: Piece<'_, T>) {
-    let Piece { param, grad, mut slots, wd } = p;
+/// Cut every variable (and its same-shaped slots) into pieces; also returns the element total.
+fn split<T: Float>(updates: Vec<VarUpdate<'_, T>>) -> (Vec<Piece<'_, T>>, usize) {
+    let mut pieces = Vec::new();
+    let mut total = 0usize;
+    for (var, u) in updates.into_iter().enumerate() {
+        total += u.param.len();
+        let wd = T::c(u.weight_decay);
+        let mut slot_chunks: Vec<std::slice::ChunksMut<'_, T>> = u.slots.into_iter().map(|s| s.chunks_mut(PIECE)).collect();
+        for (param, grad) in u.param.chunks_mut(PIECE).zip(u.grad.chunks(PIECE)) {
+            let slots = slot_chunks.iter_mut().map(|c| c.next().unwrap_or_default()).collect();
+            pieces.push(Piece { var, param, grad, slots, wd });
+        }
+    }
+    (pieces, total)
+}
+
+/// Run `f` on every piece, in parallel when there is enough work; results come back in piece
+/// order (so sums combined from them do not depend on the thread count).
+fn for_pieces<P: Send, R: Send>(pieces: &mut [P], total: usize, f: impl Fn(&mut P) -> R + Sync + Send) -> Vec<R> {
+    if pieces.len() > 1 && total >= 2 * PIECE && num_threads() > 1 {
+        par_map_mut(pieces, f)
+    } else {
+        pieces.iter_mut().map(f).collect()
+    }
+}
+
+/// `Σ f(a[i], b[i])` with 8 independent accumulators (one vector register), added up in lane
+/// order at the end: LLVM vectorizes this shape fully, while a tree of lane pairs at the end
+/// makes it split the loop into half-width vectors and shuffles. Inline it into a
+/// `multiversion!` kernel to get the vector build.
+#[inline(always)]
+fn sum_pairs<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::zero(); 8];
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for j in 0..8 {
+            acc[j] = acc[j] + f(x[j], y[j]);
+        }
+    }
+    let mut s = T::zero();
+    for a in acc {
+        s = s + a;
+    }
+    for k in n - n % 8..n {
+        s = s + f(a[k], b[k]);
+    }
+    s
+}
+
+/// `Σ f(x[i])`, as `sum_pairs`.
+#[inline(always)]
+fn sum_map<T: Float>(x: &[T], f: impl Fn(T) -> T) -> T {
+    sum_pairs(x, x, |v, _| f(v))
+}
+
+fn update_piece<T: Float>(rule: Rule, c: Coef<T>, p: &mut Piece<'_, T>) {
+    let Piece { param, grad, slots, wd, .. } = p;
+    let (param, grad, wd) = (&mut **param, *grad, *wd);
     if wd != T::zero() {
         decay(param, wd * c.lr);
     }
@@ -149,10 +236,10 @@ fn update_piece<T: Float>(rule: Rule, c: Coef<T>, p: Piece<'_, T>) {
         }
         Rule::RmsProp { rho, momentum, epsilon, centered } => {
             let (rho, mom, eps) = (T::c(rho), T::c(momentum), T::c(epsilon));
-            let mut slots = slots.into_iter();
+            let mut slots = slots.iter_mut();
             let velocity = slots.next().expect("slot count checked in apply");
-            let momentum_slot: &mut [T] = if momentum > 0.0 { slots.next().unwrap_or_default() } else { &mut [] };
-            let average: &mut [T] = if centered { slots.next().unwrap_or_default() } else { &mut [] };
+            let momentum_slot: &mut [T] = if momentum > 0.0 { slots.next().map(|s| &mut **s).unwrap_or_default() } else { &mut [] };
+            let average: &mut [T] = if centered { slots.next().map(|s| &mut **s).unwrap_or_default() } else { &mut [] };
             rmsprop(param, grad, velocity, average, momentum_slot, c.lr, rho, mom, eps);
         }
         Rule::Adagrad { epsilon } => match slots.as_mut_slice() {
@@ -175,6 +262,44 @@ fn update_piece<T: Float>(rule: Rule, c: Coef<T>, p: Piece<'_, T>) {
             [m] => lion(param, grad, m, c.lr, T::c(beta_1), T::c(beta_2)),
             _ => unreachable!("slot count checked in apply"),
         },
+        Rule::Ftrl { learning_rate_power, l1, l2, l2_shrinkage, beta } => {
+            // As Keras computes them in the variable's dtype: l2 + β/(2·lr), and the exponent −p.
+            let two_l2 = T::c(2.0) * (T::c(l2) + T::c(beta) / (T::c(2.0) * c.lr));
+            let k = FtrlCoef { inv_lr: T::one() / c.lr, l1: T::c(l1), two_l2, two_shrinkage: T::c(2.0 * l2_shrinkage) };
+            let power = T::c(-learning_rate_power);
+            match slots.as_mut_slice() {
+                [acc, linear] if learning_rate_power == -0.5 => ftrl(param, grad, acc, linear, k, |x: T| x.sqrt()),
+                [acc, linear] => ftrl(param, grad, acc, linear, k, |x: T| x.powf(power)),
+                _ => unreachable!("slot count checked in apply"),
+            }
+        }
+        Rule::Lamb { .. } | Rule::Adafactor { .. } => unreachable!("layer-wise rules run in their own modules"),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct FtrlCoef<T> {
+    /// 1/lr: Keras divides by lr twice per element; multiplying moves the result by an ulp and
+    /// leaves one division.
+    inv_lr: T,
+    l1: T,
+    /// 2·(l2 + β/(2·lr)).
+    two_l2: T,
+    two_shrinkage: T,
+}
+
+multiversion! {
+    /// Keras's FTRL-proximal step; `pow(n)` is n^(−learning_rate_power).
+    fn ftrl[T: Float, P: Fn(T) -> T](param: &mut [T], grad: &[T], acc: &mut [T], linear: &mut [T], k: FtrlCoef<T>, pow: P) {
+        for (((p, &g), a), z) in param.iter_mut().zip(grad).zip(acc.iter_mut()).zip(linear.iter_mut()) {
+            let w = *p;
+            let new_acc = *a + g * g;
+            let (pow_new, pow_old) = (pow(new_acc), pow(*a));
+            *z = *z + ((g + k.two_shrinkage * w) - (pow_new - pow_old) * k.inv_lr * w);
+            let quadratic = pow_new * k.inv_lr + k.two_l2;
+            *p = (z.max(-k.l1).min(k.l1) - *z) / quadratic;
+            *a = new_acc;
+        }
     }
 }
 
@@ -326,7 +451,8 @@ mod tests {
     use super::*;
 
     fn run(rule: Rule, lr: f64, iterations: u64, p: &mut Vec<f64>, g: &[f64], slots: &mut [Vec<f64>]) {
-        let u = VarUpdate { param: p.as_mut_slice(), grad: g, slots: slots.iter_mut().map(|s| s.as_mut_slice()).collect(), weight_decay: 0.0 };
+        let shape = vec![p.len()];
+        let u = VarUpdate { param: p.as_mut_slice(), grad: g, slots: slots.iter_mut().map(|s| s.as_mut_slice()).collect(), shape, weight_decay: 0.0 };
         apply(rule, lr, iterations, vec![u]).unwrap();
     }
 
@@ -398,7 +524,7 @@ mod tests {
             crate::runtime::set_num_threads(threads);
             let mut p = vec![1.0f32; n];
             let mut s = vec![vec![0.0f32; n]; 3];
-            let u = VarUpdate { param: &mut p, grad: &g, slots: s.iter_mut().map(|s| s.as_mut_slice()).collect(), weight_decay: 0.01 };
+            let u = VarUpdate { param: &mut p, grad: &g, slots: s.iter_mut().map(|s| s.as_mut_slice()).collect(), shape: vec![n], weight_decay: 0.01 };
             apply(rule, 0.001, 4, vec![u]).unwrap();
             assert!(p.iter().all(|&v| v != 1.0 || g[0] == 0.0));
             results.push(p);
@@ -408,9 +534,99 @@ mod tests {
     }
 
     #[test]
+    fn ftrl_first_step() {
+        let mut p = vec![0.5];
+        let mut s = vec![vec![0.1], vec![0.0]];
+        let rule = Rule::Ftrl { learning_rate_power: -0.5, l1: 0.0, l2: 0.0, l2_shrinkage: 0.0, beta: 0.0 };
+        run(rule, 0.1, 0, &mut p, &[1.0], &mut s);
+        let linear = 1.0 - (1.1f64.sqrt() - 0.1f64.sqrt()) / 0.1 * 0.5;
+        assert!((s[0][0] - 1.1).abs() < 1e-12 && (s[1][0] - linear).abs() < 1e-12);
+        assert!((p[0] + linear / (1.1f64.sqrt() / 0.1)).abs() < 1e-12, "{p:?}");
+        // A large enough l1 zeroes the weight; learning_rate_power = 0 takes the powf path.
+        let mut p = vec![0.5];
+        let mut s = vec![vec![0.1], vec![0.0]];
+        run(Rule::Ftrl { learning_rate_power: 0.0, l1: 10.0, l2: 0.0, l2_shrinkage: 0.0, beta: 0.0 }, 0.1, 0, &mut p, &[1.0], &mut s);
+        assert!(p[0] == 0.0 && (s[1][0] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lamb_scales_the_adam_direction_by_the_trust_ratio() {
+        // From zero moments with ε = 0 the direction is sign(g); ‖θ‖ = 5, ‖u‖ = √2.
+        let mut p = vec![3.0, 4.0];
+        let mut s = vec![vec![0.0; 2], vec![0.0; 2]];
+        run(Rule::Lamb { beta_1: 0.9, beta_2: 0.999, epsilon: 0.0 }, 0.1, 0, &mut p, &[1.0, -2.0], &mut s);
+        let k = 0.1 * 5.0 / 2f64.sqrt();
+        assert!((p[0] - (3.0 - k)).abs() < 1e-12 && (p[1] - (4.0 + k)).abs() < 1e-12, "{p:?}");
+        // A zero variable keeps ratio 1.
+        let mut p = vec![0.0, 0.0];
+        let mut s = vec![vec![0.0; 2], vec![0.0; 2]];
+        run(Rule::Lamb { beta_1: 0.9, beta_2: 0.999, epsilon: 0.0 }, 0.1, 0, &mut p, &[1.0, -2.0], &mut s);
+        assert!((p[0] + 0.1).abs() < 1e-12 && (p[1] - 0.1).abs() < 1e-12, "{p:?}");
+    }
+
+    #[test]
+    fn adafactor_factors_the_second_moment_of_matrices() {
+        // At t = 1, β₂ₜ = 0: r = row means of g², c = column means, v = r/mean(r)·c.
+        let g = [1.0f64, 2.0, 3.0, 4.0];
+        let mut p = vec![1.0, -1.0, 2.0, 0.5];
+        let (mut r, mut c, mut v) = (vec![0.0; 2], vec![0.0; 2], vec![0.0; 4]);
+        let rule = Rule::Adafactor { beta_2_decay: -0.8, epsilon_1: 0.0, epsilon_2: 1e-3, clip_threshold: 1.0 };
+        let u = VarUpdate { param: &mut p, grad: &g, slots: vec![&mut r, &mut c, &mut v], shape: vec![2, 2], weight_decay: 0.0 };
+        apply(rule, 0.5, 0, vec![u]).unwrap();
+        assert_eq!((r.clone(), c.clone()), (vec![2.5, 12.5], vec![5.0, 10.0]));
+        let expect_v: [f64; 4] = [2.5 / 7.5 * 5.0, 2.5 / 7.5 * 10.0, 12.5 / 7.5 * 5.0, 12.5 / 7.5 * 10.0];
+        assert!(v.iter().zip(expect_v).all(|(a, b)| (a - b).abs() < 1e-12), "{v:?}");
+        let u: Vec<f64> = g.iter().zip(expect_v).map(|(g, v)| g / v.sqrt()).collect();
+        let rms_u = (u.iter().map(|x| x * x).sum::<f64>() / 4.0).sqrt();
+        let alpha = ((1.0f64 + 1.0 + 4.0 + 0.25) / 4.0).sqrt() * 0.5;
+        let p0 = [1.0, -1.0, 2.0, 0.5];
+        for i in 0..4 {
+            assert!((p[i] - (p0[i] - alpha * u[i] / rms_u.max(1.0))).abs() < 1e-12, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn layerwise_rules_agree_across_threads() {
+        // Big matrices (row blocks), many small ones (groups of matrices) and a vector.
+        let shapes: [&[usize]; 3] = [&[3, 300, 200], &[50, 20, 30], &[3 * PIECE + 5]];
+        let rules = [
+            Rule::Adafactor { beta_2_decay: -0.8, epsilon_1: 1e-30, epsilon_2: 1e-3, clip_threshold: 1.0 },
+            Rule::Lamb { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
+        ];
+        for rule in rules {
+            let mut results = Vec::new();
+            for threads in [1, 3] {
+                crate::runtime::set_num_threads(threads);
+                let mut params: Vec<Vec<f32>> = shapes.iter().map(|s| (0..s.iter().product()).map(|i: usize| ((i * 31) % 97) as f32 / 50.0 - 1.0).collect()).collect();
+                let grads: Vec<Vec<f32>> = shapes.iter().map(|s| (0..s.iter().product()).map(|i: usize| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect()).collect();
+                let mut slots: Vec<Vec<Vec<f32>>> = shapes.iter().map(|s| rule.slot_shapes(s).iter().map(|t| vec![0.0f32; t.iter().product()]).collect()).collect();
+                for step in 0..2 {
+                    let updates = params
+                        .iter_mut()
+                        .zip(&grads)
+                        .zip(slots.iter_mut())
+                        .zip(shapes)
+                        .map(|(((p, g), s), shape)| VarUpdate { param: p, grad: g, slots: s.iter_mut().map(|v| v.as_mut_slice()).collect(), shape: shape.to_vec(), weight_decay: 0.01 })
+                        .collect();
+                    apply(rule, 0.01, step, updates).unwrap();
+                }
+                assert!(params.iter().flatten().all(|v| v.is_finite()));
+                results.push((params, slots));
+            }
+            crate::runtime::set_num_threads(0);
+            assert!(results[0] == results[1], "{rule:?} depends on the thread count");
+        }
+    }
+
+    #[test]
     fn mismatched_sizes_are_errors() {
         let mut p = vec![0.0f64; 3];
-        let u = VarUpdate { param: &mut p, grad: &[1.0, 2.0], slots: vec![], weight_decay: 0.0 };
+        let u = VarUpdate { param: &mut p, grad: &[1.0, 2.0], slots: vec![], shape: vec![3], weight_decay: 0.0 };
         assert!(apply(Rule::Sgd { momentum: 0.0, nesterov: false }, 0.1, 0, vec![u]).is_err());
+        // Adafactor's factored slots of a matrix are its row and column means, not full size.
+        let (mut p, mut r, mut c, mut v) = (vec![0.0f64; 6], vec![0.0; 6], vec![0.0; 3], vec![0.0; 6]);
+        let u = VarUpdate { param: &mut p, grad: &[1.0; 6], slots: vec![&mut r, &mut c, &mut v], shape: vec![2, 3], weight_decay: 0.0 };
+        let rule = Rule::Adafactor { beta_2_decay: -0.8, epsilon_1: 1e-30, epsilon_2: 1e-3, clip_threshold: 1.0 };
+        assert!(apply(rule, 0.1, 0, vec![u]).is_err());
     }
 }

@@ -14,7 +14,7 @@ use crate::tensor::{DType, Float, Tensor};
 
 #[allow(clippy::too_many_arguments)]
 #[pyfunction]
-#[pyo3(signature = (rule, variables, gradients, slots, learning_rate, iterations, weight_decays=None, momentum=0.0, nesterov=false, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=false, rho=0.9, centered=false, u_product=1.0))]
+#[pyo3(signature = (rule, variables, gradients, slots, learning_rate, iterations, weight_decays=None, momentum=0.0, nesterov=false, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=false, rho=0.9, centered=false, u_product=1.0, learning_rate_power=-0.5, l1_regularization_strength=0.0, l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0, beta=0.0, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0))]
 fn _optimizer_apply(
     py: Python<'_>,
     rule: &str,
@@ -33,6 +33,15 @@ fn _optimizer_apply(
     rho: f64,
     centered: bool,
     u_product: f64,
+    learning_rate_power: f64,
+    l1_regularization_strength: f64,
+    l2_regularization_strength: f64,
+    l2_shrinkage_regularization_strength: f64,
+    beta: f64,
+    beta_2_decay: f64,
+    epsilon_1: f64,
+    epsilon_2: f64,
+    clip_threshold: f64,
 ) -> PyResult<()> {
     let rule = match rule {
         "sgd" => Rule::Sgd { momentum, nesterov },
@@ -43,7 +52,20 @@ fn _optimizer_apply(
         "adamax" => Rule::Adamax { beta_1, beta_2, epsilon },
         "nadam" => Rule::Nadam { beta_1, beta_2, epsilon, u_product },
         "lion" => Rule::Lion { beta_1, beta_2 },
-        other => return Err(PyValueError::new_err(format!("Unknown update rule {other:?}; expected one of 'sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion'"))),
+        "ftrl" => Rule::Ftrl {
+            learning_rate_power,
+            l1: l1_regularization_strength,
+            l2: l2_regularization_strength,
+            l2_shrinkage: l2_shrinkage_regularization_strength,
+            beta,
+        },
+        "adafactor" => Rule::Adafactor { beta_2_decay, epsilon_1, epsilon_2, clip_threshold },
+        "lamb" => Rule::Lamb { beta_1, beta_2, epsilon },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "Unknown update rule {other:?}; expected one of 'sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion', 'ftrl', 'adafactor', 'lamb'"
+            )))
+        }
     };
     let n = variables.len();
     let weight_decays = weight_decays.unwrap_or_else(|| vec![0.0; n]);
@@ -79,16 +101,26 @@ fn _optimizer_apply(
                 value.shape()
             )));
         }
-        for s in &slots[i] {
+        let shapes = rule.slot_shapes(value.shape());
+        if slots[i].len() != shapes.len() {
+            return Err(PyValueError::new_err(format!(
+                "Variable '{}' of shape {:?} needs {} slot variables for this update rule, received {}",
+                var.name_str(),
+                value.shape(),
+                shapes.len(),
+                slots[i].len()
+            )));
+        }
+        for (s, shape) in slots[i].iter().zip(&shapes) {
             let sv = s.get().value();
-            if sv.shape() != value.shape() || sv.dtype() != value.dtype() {
+            if sv.shape() != shape.as_slice() || sv.dtype() != value.dtype() {
                 return Err(PyValueError::new_err(format!(
-                    "Slot variable '{}' ({:?}, {}) does not match variable '{}' ({:?}, {})",
+                    "Slot variable '{}' ({:?}, {}) of variable '{}' should be ({:?}, {})",
                     s.get().name_str(),
                     sv.shape(),
                     sv.dtype(),
                     var.name_str(),
-                    value.shape(),
+                    shape,
                     value.dtype()
                 )));
             }
@@ -116,7 +148,8 @@ fn _optimizer_apply(
 fn var_update<'a, T: Float>(param: &'a mut Tensor, slots: &'a mut [std::sync::RwLockWriteGuard<'_, Tensor>], grad: &'a Tensor, weight_decay: f64) -> PyResult<VarUpdate<'a, T>> {
     let grad = grad.slice::<T>().ok_or_else(|| PyTypeError::new_err("gradient dtype does not match its variable"))?;
     let slots = slots.iter_mut().map(|s| s.make_mut::<T>()).collect::<crate::Result<Vec<_>>>()?;
-    Ok(VarUpdate { param: param.make_mut::<T>()?, grad, slots, weight_decay })
+    let shape = param.shape().to_vec();
+    Ok(VarUpdate { param: param.make_mut::<T>()?, grad, slots, shape, weight_decay })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -5,4 +5,4 @@ pub mod pool;
 pub mod rng;
 pub mod simd;
 
-pub use pool::{num_threads, par_chunks_mut, par_for_each, par_ranges, set_num_threads};
+pub use pool::{num_threads, par_chunks_mut, par_map_mut, par_ranges, set_num_threads};

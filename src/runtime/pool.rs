@@ -316,19 +316,20 @@ pub fn par_ranges<R: Send>(n: usize, chunk: usize, f: impl Fn(Range<usize>) -> R
     slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every range ran")).collect()
 }
 
-/// Call `f` on each item, in parallel when there is more than one (items are independent pieces
-/// of work, e.g. disjoint slices of the variables an optimizer updates).
-pub fn par_for_each<I: Send>(items: Vec<I>, f: impl Fn(I) + Sync + Send) {
+/// `f` of every item (independent pieces of work, e.g. disjoint slices of the variables an
+/// optimizer updates), in parallel when there is more than one; results in item order.
+pub fn par_map_mut<P: Send, R: Send>(items: &mut [P], f: impl Fn(&mut P) -> R + Sync + Send) -> Vec<R> {
     if items.len() <= 1 || num_threads() == 1 {
-        items.into_iter().for_each(f);
-        return;
+        return items.iter_mut().map(f).collect();
     }
-    let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let slots: Vec<Mutex<Option<&mut P>>> = items.iter_mut().map(|p| Mutex::new(Some(p))).collect();
+    let results: Vec<Mutex<Option<R>>> = slots.iter().map(|_| Mutex::new(None)).collect();
     for_each_index(slots.len(), &|i| {
         if let Some(item) = slots[i].lock().unwrap_or_else(|e| e.into_inner()).take() {
-            f(item);
+            *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(f(item));
         }
     });
+    results.into_iter().map(|r| r.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every item ran")).collect()
 }
 
 #[cfg(test)]

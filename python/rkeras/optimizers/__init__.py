@@ -1,20 +1,23 @@
-"""Optimizers: SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam and Lion, each
-updating all variables with one fused Rust call per step. `get` accepts class names in any case ("adam", "Adam"), configs and
-instances."""
+"""Optimizers: SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl,
+Adafactor and Lamb, each updating all variables with one fused Rust call per step. `get` accepts
+class names in any case ("adam", "Adam"), configs and instances."""
 
 from rkeras.optimizers import schedules
 from rkeras.optimizers.adadelta import Adadelta
+from rkeras.optimizers.adafactor import Adafactor
 from rkeras.optimizers.adagrad import Adagrad
 from rkeras.optimizers.adam import Adam
 from rkeras.optimizers.adamax import Adamax
 from rkeras.optimizers.adamw import AdamW
+from rkeras.optimizers.ftrl import Ftrl
+from rkeras.optimizers.lamb import Lamb
 from rkeras.optimizers.lion import Lion
 from rkeras.optimizers.nadam import Nadam
 from rkeras.optimizers.optimizer import Optimizer
 from rkeras.optimizers.rmsprop import RMSprop
 from rkeras.optimizers.sgd import SGD
 
-ALL_OBJECTS = (Optimizer, SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion)
+ALL_OBJECTS = (Optimizer, SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl, Adafactor, Lamb)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
 ALL_OBJECTS_DICT.update({cls.__name__.lower(): cls for cls in ALL_OBJECTS})
 
@@ -50,4 +53,4 @@ def get(identifier):
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
 
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "schedules", "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "Adafactor", "Lamb", "schedules", "get", "serialize", "deserialize"]

@@ -3,8 +3,8 @@
 `apply(grads, variables)` runs Keras's pipeline: drop missing gradients, unscale, accumulate,
 clip, then one fused Rust call that applies decoupled weight decay and the update rule to every
 variable in place, then the moving average, the constraints and `iterations += 1`.
-Subclasses name their rule (`_rule`), create their slot variables in `build` and pass their
-hyperparameters in `_rule_args`.
+Subclasses name their rule (`_rule`), create their slot variables in `_build_slots` and pass
+their hyperparameters in `_rule_args`.
 """
 
 import warnings
@@ -17,7 +17,7 @@ from rkeras.variables import Variable
 
 
 class Optimizer:
-    _rule = None  # name of the fused update rule in Rust ("sgd", "adam", "rmsprop")
+    _rule = None  # name of the fused update rule in Rust ("sgd", "adam", "lamb", ...)
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
         if "lr" in kwargs:
@@ -36,6 +36,8 @@ class Optimizer:
             raise ValueError(f"`gradient_accumulation_steps` must be an integer >= 2. Received: gradient_accumulation_steps={gradient_accumulation_steps}")
         if use_ema and not 0.0 <= ema_momentum <= 1.0:
             raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+        if use_ema and ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
+            raise ValueError(f"`ema_overwrite_frequency` must be an integer >= 1 or None. Received: ema_overwrite_frequency={ema_overwrite_frequency}")
         if self.decay < 0:
             raise ValueError(f"`decay` cannot be negative. Received: decay={self.decay}")
         self.name = name or auto_name(to_snake_case(type(self).__name__))
@@ -111,6 +113,13 @@ class Optimizer:
             lr = lr / (1.0 + self.decay * iterations)
         return lr
 
+    def add_variable(self, shape, initializer="zeros", dtype=None, name=None):
+        """A non-trainable optimizer variable of `shape` (float32 unless `dtype` says otherwise)."""
+        from rkeras import initializers
+
+        shape = tuple(int(d) for d in shape)
+        return self._track(Variable(initializers.get(initializer), shape=shape, dtype=str(dtype or "float32"), trainable=False, name=name or "variable"))
+
     def add_variable_from_reference(self, reference_variable, name):
         """A zero variable shaped like `reference_variable`, named `<its path>_<name>`."""
         path = getattr(reference_variable, "path", None) or reference_variable.name
@@ -132,10 +141,9 @@ class Optimizer:
         var_list = list(var_list)
         self._trainable_variables = var_list
         self._index = {id(v): i for i, v in enumerate(var_list)}
+        # Zeros, as in Keras: the first step's momentum is 0, so the average starts at the
+        # variables' value after that step.
         self._ema = self.add_optimizer_variables(var_list, "average") if self.use_ema else []
-        if self.use_ema:
-            for avg, v in zip(self._ema, var_list):
-                avg.assign(v)
         self._accumulated = self.add_optimizer_variables(var_list, "gradient_accumulator") if self.gradient_accumulation_steps else []
         self._slots = self._build_slots(var_list)
         self.built = True
@@ -187,16 +195,14 @@ class Optimizer:
         iterations = int(self._iterations.numpy())
         if self.gradient_accumulation_steps:
             grads = self._accumulate(grads, variables, iterations)
-            if grads is None:
-                self._iterations.assign_add(1)
-                return
-        grads = self._clip(grads)
-        lr = self._current_learning_rate(iterations)
-        slots = [self._slots[self._index[id(v)]] for v in variables]
-        self._before_update(iterations)
-        _core._optimizer_apply(self._rule, variables, grads, slots, lr, iterations, self._weight_decays(variables), **self._rule_args())
+        if grads is not None:
+            grads = self._clip(grads)
+            lr = self._current_learning_rate(iterations)
+            slots = [self._slots[self._index[id(v)]] for v in variables]
+            self._before_update(iterations)
+            _core._optimizer_apply(self._rule, variables, grads, slots, lr, iterations, self._weight_decays(variables), **self._rule_args())
         if self.use_ema:
-            self._update_ema(variables, iterations)
+            self._update_ema(iterations)
         for v in variables:
             constraint = getattr(v, "constraint", None)
             if constraint is not None:
@@ -242,14 +248,16 @@ class Optimizer:
         self._exclude_ids = {id(v) for v in var_list or []}
         self._exclude_names = tuple(var_names or ())
 
-    def _update_ema(self, variables, iterations):
-        m = self.ema_momentum
-        for v in variables:
-            avg = self._ema[self._index[id(v)]]
+    def _update_ema(self, iterations):
+        """Keras's moving average of every variable the optimizer was built with (also on steps
+        that only accumulate gradients); every `ema_overwrite_frequency` steps the variables
+        take it."""
+        m = self.ema_momentum if iterations else 0.0
+        for v, avg in zip(self._trainable_variables, self._ema):
             avg.assign(ops.add(ops.multiply(avg.value, m), ops.multiply(v.value, 1.0 - m)))
         freq = self.ema_overwrite_frequency
         if freq and (iterations + 1) % freq == 0:
-            self._overwrite_with_ema(variables)
+            self._overwrite_with_ema(self._trainable_variables)
 
     def _overwrite_with_ema(self, variables):
         for v in variables:
