@@ -143,7 +143,10 @@ class _Conv(_ConvBase):
         if inputs.dtype != self.compute_dtype:
             inputs = ops.cast(inputs, self.compute_dtype)
         act = self._fused_activation or "linear"
-        outputs = _nn.conv(inputs, self.kernel, self.strides, self.padding, self.data_format, self.dilation_rate, bias=self.bias, activation=act, groups=self.groups)
+        if self.data_format == "channels_last" and len(inputs.shape) == self.rank + 2:
+            outputs = _nn.conv_channels_last(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, self.groups, act)
+        else:
+            outputs = _nn.conv(inputs, self.kernel, self.strides, self.padding, self.data_format, self.dilation_rate, bias=self.bias, activation=act, groups=self.groups)
         return outputs if self._fused_activation else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):

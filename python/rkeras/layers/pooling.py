@@ -2,6 +2,7 @@
 Keras 3's names (with the MaxPool*/AvgPool*/Global*Pool* aliases)."""
 
 from rkeras import ops
+from rkeras._core import Tensor
 from rkeras.layers.layer import InputSpec, Layer
 from rkeras.ops import _nn
 
@@ -48,6 +49,8 @@ class _Pooling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def call(self, inputs):
+        if self.data_format == "channels_last" and isinstance(inputs, Tensor) and len(inputs.shape) == self.rank + 2:
+            return _nn.pool_channels_last(inputs, self.pool_size, self.strides, self.padding, self.mode)
         pool = _nn.max_pool if self.mode == "max" else _nn.average_pool
         return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
 

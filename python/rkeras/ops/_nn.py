@@ -4,6 +4,8 @@ The Rust kernels work channels last with explicit (before, after) padding; this 
 Keras's arguments (`padding="same"|"valid"|"causal"`, ints or tuples, `data_format`) into that
 form, and moves channels-first data to channels last and back around the kernel call."""
 
+import functools
+
 from rkeras import backend
 from rkeras._core import batch_norm as _batch_norm
 from rkeras._core import conv as _conv
@@ -51,7 +53,12 @@ def normalize_data_format(data_format):
 
 def explicit_padding(spatial, kernel, strides, dilation, padding):
     """(before, after) per spatial dim. "same" is TensorFlow's: the extra pixel goes after."""
-    padding = str(padding).lower()
+    return _explicit_padding(tuple(spatial), tuple(kernel), tuple(strides), tuple(dilation), str(padding).lower())
+
+
+@functools.lru_cache(maxsize=1024)
+def _explicit_padding(spatial, kernel, strides, dilation, padding):
+    # Cached: layers call this for every batch with the same few shapes.
     pads = []
     for size, k, s, d in zip(spatial, kernel, strides, dilation):
         span = (k - 1) * d + 1
@@ -65,7 +72,7 @@ def explicit_padding(spatial, kernel, strides, dilation, padding):
             pads.append((span - 1, 0))
         else:
             raise ValueError(f"The `padding` argument must be one of 'valid', 'same' (or 'causal' for 1-D convolutions). Received: padding={padding!r}")
-    return pads
+    return tuple(pads)
 
 
 def output_length(size, k, stride, dilation, padding):
@@ -95,6 +102,18 @@ def _spatial_rank(x, op):
     if not 3 <= rank <= 5:
         raise ValueError(f"{op}: expected an input of rank 3, 4 or 5 (batch, *spatial, channels), received shape {tuple(x.shape)}")
     return rank - 2
+
+
+def conv_channels_last(x, kernel, bias, strides, padding, dilation, groups, activation):
+    """The layers' path: a channels-last Tensor and arguments already normalized by the layer."""
+    pads = _explicit_padding(tuple(x.shape[1:-1]), tuple(kernel.shape[:-2]), strides, dilation, padding)
+    return _conv(x, kernel, bias, strides, pads, dilation, groups, activation)
+
+
+def pool_channels_last(x, pool_size, strides, padding, mode):
+    """The pooling layers' path, as `conv_channels_last`."""
+    pads = _explicit_padding(tuple(x.shape[1:-1]), pool_size, strides, (1,) * len(pool_size), padding)
+    return _pool(x, pool_size, strides, pads, mode)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, bias=None, activation="linear", groups=None):
