@@ -21,7 +21,7 @@ use crate::kernels::transpose::transposed;
 use crate::ops::common::{grad_if, promote_float, to_float};
 use crate::runtime::{par_chunks_mut, par_ranges};
 use crate::tensor::{Float, Tensor};
-use crate::{multiversion, shape_err, value_err};
+use crate::{shape_err, value_err};
 
 /// Strides, dilation, explicit (before, after) zero padding and groups, one entry per spatial dim.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +71,10 @@ impl Geom {
     /// im2col + gemm, whose overheads dominate a product this thin.
     fn is_narrow(&self) -> bool {
         self.groups == 1 && self.width() <= 16
+    }
+    /// True when every window lies inside the input (no tap ever falls into padding).
+    fn windows_inside(&self) -> bool {
+        (0..3).all(|d| self.pad[d] == 0 && self.out[d].saturating_sub(1) * self.stride[d] + (self.k[d] - 1) * self.dil[d] < self.input[d])
     }
     fn is_pointwise(&self) -> bool {
         self.groups == 1 && self.k == [1, 1, 1] && self.stride == [1, 1, 1] && self.pad == [0, 0, 0]
@@ -177,54 +181,148 @@ fn for_each_line_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMut(usize, u
     }
 }
 
-multiversion! {
-    /// Output rows r0.. of a narrow convolution (see `Geom::is_narrow`) by direct loops: each
-    /// input value of the window scales its kernel row into the output row. One call per chunk,
-    /// so the vectorized inner loop is not behind a function call per row.
-    fn narrow_rows[T: Float](x: &[T], w: &[T], g: &Geom, r0: usize, out: &mut [T]) {
-        let (o, c, n2) = (g.o, g.c, g.out[2]);
-        let m = out.len() / o.max(1);
-        for_each_line_span(g, r0, r0 + m, |s0, s1| {
-            let line_start = s0 - s0 % n2;
-            for_each_tap_span(g, s0, s1, |tap, ows, offset, step| {
-                for ow in ows {
-                    let at = (offset + (ow * step) as isize) as usize;
-                    let r = line_start + ow - r0;
-                    let row = &mut out[r * o..(r + 1) * o];
-                    for ci in 0..c {
-                        let a = x[at + ci];
-                        for (y, &v) in row.iter_mut().zip(&w[(tap * c + ci) * o..(tap * c + ci + 1) * o]) {
-                            *y += a * v;
-                        }
-                    }
+/// `out[i] = col[i]·w` (+ bias, relu when `relu`) for the rows of a narrow im2col matrix (width
+/// ≤ 16, see `Geom::is_narrow`), where the gemm crate's blocking costs more than the product. The
+/// accumulators of four rows stay in registers across the few taps (accumulating in the output
+/// rows instead stalls on store-to-load forwarding at every tap). Products and sums are separate
+/// roundings in every path (no FMA), so all paths give the same bits; the bias is added after the
+/// sum and relu keeps NaN, as the epilogue does.
+fn narrow_rows<T: Float>(col: &[T], width: usize, w: &[T], o: usize, out: &mut [T], bias: &[T], relu: bool) {
+    let rows = out.len() / o.max(1);
+    assert!(col.len() >= rows * width && w.len() >= width * o && (bias.is_empty() || bias.len() >= o), "narrow conv: buffers too short");
+    #[cfg(target_arch = "x86_64")]
+    if std::mem::size_of::<T>() == 4 && crate::runtime::simd::avx2() {
+        let bias = if bias.is_empty() { None } else { Some(bias.as_ptr().cast::<f32>()) };
+        // SAFETY: T is f32 (4 bytes, Float); the sizes were checked above; the CPU has AVX2+FMA
+        // (and AVX-512 when `avx512()`).
+        unsafe {
+            let (c, w, out) = (col.as_ptr().cast::<f32>(), w.as_ptr().cast::<f32>(), out.as_mut_ptr().cast::<f32>());
+            if crate::runtime::simd::avx512() {
+                narrow_avx512(c, rows, width, w, o, out, bias, relu);
+            } else {
+                narrow_avx2(c, rows, width, w, o, out, bias, relu);
+            }
+        }
+        return;
+    }
+    for (cr, row) in col.chunks_exact(width).zip(out.chunks_exact_mut(o)).take(rows) {
+        for (j, y) in row.iter_mut().enumerate() {
+            let mut acc = T::zero();
+            for (t, &a) in cr.iter().enumerate() {
+                acc += a * w[t * o + j];
+            }
+            if relu {
+                if !bias.is_empty() {
+                    acc += bias[j];
                 }
-            });
-        });
+                if acc < T::zero() {
+                    acc = T::zero();
+                }
+            }
+            *y = acc;
+        }
     }
 }
 
-multiversion! {
-    /// dkernel += Σ over rows `r0..r1` of (window input value) · dz row, for a narrow convolution.
-    fn narrow_kernel_grad[T: Float](x: &[T], dz: &[T], g: &Geom, r0: usize, r1: usize, dw: &mut [T]) {
-        let (o, c, n2) = (g.o, g.c, g.out[2]);
-        for_each_line_span(g, r0, r1, |s0, s1| {
-            let line_start = s0 - s0 % n2;
-            for_each_tap_span(g, s0, s1, |tap, ows, offset, step| {
-                for ow in ows {
-                    let at = (offset + (ow * step) as isize) as usize;
-                    let r = line_start + ow;
-                    let dzr = &dz[r * o..(r + 1) * o];
-                    for ci in 0..c {
-                        let a = x[at + ci];
-                        for (y, &v) in dw[(tap * c + ci) * o..(tap * c + ci + 1) * o].iter_mut().zip(dzr) {
-                            *y += a * v;
+/// The vector paths of `narrow_rows`, written once over a lane type.
+#[cfg(target_arch = "x86_64")]
+macro_rules! narrow_kernel {
+    ($name:ident, $feature:literal, $lanes:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $mul:path, $add:path, $max:path, $mask_load:expr, $mask_store:expr) => {
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(col: *const f32, rows: usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool) {
+            const R: usize = 4;
+            let finish = |acc: $vec, j: usize, lanes: usize| -> $vec {
+                if !relu {
+                    return acc;
+                }
+                let mut v = acc;
+                if let Some(b) = bias {
+                    v = $add(v, if lanes == $lanes { $load(b.add(j)) } else { $mask_load(b.add(j), lanes) });
+                }
+                // max(0, v) returns v when v is NaN, like the epilogue's `if v < 0 { v = 0 }`.
+                $max($zero, v)
+            };
+            let mut i = 0;
+            while i < rows {
+                let nr = R.min(rows - i);
+                let mut j = 0;
+                while j < o {
+                    let lanes = $lanes.min(o - j);
+                    let mut acc = [$zero; R];
+                    for t in 0..width {
+                        let wv = if lanes == $lanes { $load(w.add(t * o + j)) } else { $mask_load(w.add(t * o + j), lanes) };
+                        for r in 0..nr {
+                            let a = $set1(*col.add((i + r) * width + t));
+                            acc[r] = $add(acc[r], $mul(a, wv));
                         }
                     }
+                    for r in 0..nr {
+                        let v = finish(acc[r], j, lanes);
+                        let dst = out.add((i + r) * o + j);
+                        if lanes == $lanes {
+                            $store(dst, v);
+                        } else {
+                            $mask_store(dst, v, lanes);
+                        }
+                    }
+                    j += $lanes;
                 }
-            });
-        });
-    }
+                i += nr;
+            }
+        }
+    };
 }
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn mask16(lanes: usize) -> __mmask16 {
+    ((1u32 << lanes) - 1) as __mmask16
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn mask8(lanes: usize) -> __m256i {
+    let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+narrow_kernel!(
+    narrow_avx512,
+    "avx512f,avx2,fma",
+    16,
+    __m512,
+    _mm512_setzero_ps(),
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_mul_ps,
+    _mm512_add_ps,
+    _mm512_max_ps,
+    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(mask16(lanes), p),
+    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, mask16(lanes), v)
+);
+
+#[cfg(target_arch = "x86_64")]
+narrow_kernel!(
+    narrow_avx2,
+    "avx2,fma",
+    8,
+    __m256,
+    _mm256_setzero_ps(),
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_mul_ps,
+    _mm256_add_ps,
+    _mm256_max_ps,
+    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, mask8(lanes)),
+    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, mask8(lanes), v)
+);
 
 thread_local! {
     // Per-thread scratch, kept between calls (u64 so it is aligned for f32 and f64).
@@ -275,18 +373,31 @@ pub(super) fn for_each_tap(g: &Geom, r: usize, mut f: impl FnMut(usize, Option<u
 }
 
 /// Gather the input windows of rows `rows` (group `grp`) into `col`, one row of `width` each.
+/// Walks each output line once per tap (`for_each_tap_span`), so the index arithmetic is per
+/// line, not per element; positions whose tap falls into the padding stay zero.
 fn im2col<T: Float>(x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, col: &mut [T]) {
-    let (cg, width) = (g.cg(), g.width());
-    for (i, r) in rows.enumerate() {
-        let dst = &mut col[i * width..(i + 1) * width];
-        for_each_tap(g, r, |tap, at| {
-            let seg = &mut dst[tap * cg..(tap + 1) * cg];
-            match at {
-                Some(at) => seg.copy_from_slice(&x[at + grp * cg..at + (grp + 1) * cg]),
-                None => seg.fill(T::zero()),
+    let (cg, width, n2) = (g.cg(), g.width(), g.out[2].max(1));
+    let r0 = rows.start;
+    if !g.windows_inside() {
+        col[..rows.len() * width].fill(T::zero());
+    }
+    for_each_line_span(g, rows.start, rows.end, |s0, s1| {
+        let line_start = s0 - s0 % n2;
+        for_each_tap_span(g, s0, s1, |tap, ows, offset, step| {
+            if cg == 1 {
+                // One channel: a strided gather (a copy per element would be a memcpy call).
+                for ow in ows {
+                    col[(line_start + ow - r0) * width + tap] = x[(offset + (ow * step) as isize) as usize + grp];
+                }
+                return;
+            }
+            for ow in ows {
+                let src = (offset + (ow * step) as isize) as usize + grp * cg;
+                let dst = (line_start + ow - r0) * width + tap * cg;
+                col[dst..dst + cg].copy_from_slice(&x[src..src + cg]);
             }
         });
-    }
+    });
 }
 
 /// The inverse scatter: add each row of `col` back onto the input positions it was gathered
@@ -359,8 +470,13 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
         let r0 = start / o;
         let m = chunk.len() / o;
         if g.is_narrow() {
-            narrow_rows(x, w, g, r0, chunk);
-            if fused {
+            // Bias + relu are applied inside the kernel; other activations by the epilogue.
+            let relu = act == Activation::Relu;
+            with_scratch(m * width, |col: &mut [T]| {
+                im2col(x, g, r0..r0 + m, 0, col);
+                narrow_rows(col, width, w, o, chunk, bias, relu);
+            });
+            if fused && !relu {
                 chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
             }
             return;
@@ -433,10 +549,6 @@ impl ConvBackward {
                 let block = rows.div_ceil(16).div_ceil(tile).max(1) * tile;
                 let partials = par_ranges(rows, block, |range| {
                     let mut part = vec![T::zero(); width * o];
-                    if g.is_narrow() {
-                        narrow_kernel_grad(&x, &dz, g, range.start, range.end, &mut part);
-                        return part;
-                    }
                     with_scratch(tile * width, |col: &mut [T]| {
                         let mut r0 = range.start;
                         while r0 < range.end {
@@ -556,6 +668,33 @@ mod tests {
             let grads = analytic_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &s, Activation::Relu), &[x.clone(), w.clone(), b.clone()]);
             grads.iter().flat_map(vals).collect()
         });
+    }
+
+    #[test]
+    fn narrow_f32_conv_paths_agree_and_match_the_definition() {
+        // One input channel and 20 filters: the vector kernels' full and masked lane blocks,
+        // 4-row blocks with a remainder (7×7 = 49 output rows), zero padding, bias, activations.
+        let x64 = rand64(&[1, 7, 7, 1], 21);
+        let w64 = rand64(&[3, 3, 1, 20], 22);
+        let b64 = rand64(&[20], 23);
+        let s = spec(2, 1, 1, (1, 1), 1);
+        let f32s = |t: &Tensor| crate::ops::cast(t, crate::tensor::DType::F32).unwrap();
+        let (x, w, b) = (f32s(&x64), f32s(&w64), f32s(&b64));
+        for act in [Activation::Relu, Activation::Linear, Activation::Tanh] {
+            let run = || conv(&x, &w, Some(&b), &s, act).unwrap().to_vec::<f32>().unwrap();
+            let fast = run();
+            crate::runtime::simd::set_avx2_cap(true);
+            let avx2 = run();
+            crate::runtime::simd::set_scalar(true);
+            let scalar = run();
+            crate::runtime::simd::set_scalar(false);
+            assert_eq!(fast, scalar, "{act:?}");
+            assert_eq!(avx2, scalar, "{act:?}");
+            let want = vals(&conv(&x64, &w64, Some(&b64), &s, act).unwrap());
+            for (a, b) in fast.iter().zip(&want) {
+                assert!((*a as f64 - b).abs() < 1e-5, "{act:?}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]
