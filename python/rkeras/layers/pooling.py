@@ -33,6 +33,11 @@ __all__ = [
 ]
 
 
+def _check_rank(layer, input_shape):
+    if len(input_shape) != layer.rank + 2:
+        raise ValueError(f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected ndim={layer.rank + 2}, found ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}")
+
+
 class _Pooling(Layer):
     rank = None
     mode = None
@@ -52,6 +57,7 @@ class _Pooling(Layer):
         return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
 
     def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape)
         last = self.data_format == "channels_last"
         spatial = input_shape[1:-1] if last else input_shape[2:]
         out = []
@@ -94,13 +100,22 @@ class MaxPooling3D(_Pooling):
 class AveragePooling1D(_Pooling):
     rank, mode = 1, "average"
 
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
 
 class AveragePooling2D(_Pooling):
     rank, mode = 2, "average"
 
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
 
 class AveragePooling3D(_Pooling):
     rank, mode = 3, "average"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class _GlobalPooling(Layer):
@@ -121,6 +136,7 @@ class _GlobalPooling(Layer):
         return getattr(ops, self.reduce)(inputs, axis=self._axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape)
         axes = self._axes()
         if self.keepdims:
             return tuple(1 if i in axes else d for i, d in enumerate(input_shape))
