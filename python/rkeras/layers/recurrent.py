@@ -7,8 +7,11 @@ A built-in cell with built-in activations runs a whole sequence as one Rust call
 step, and backward-through-time as one node); a single cell step is the same call on one
 timestep. Any other cell (for instance one written in Python) runs the Python loop over time.
 
-Dropout: as Keras, one input mask and one recurrent mask per sequence. The fused kernel shares
-the recurrent mask across the gates (Keras draws one per gate when recurrent_dropout is set).
+Dropout: as Keras, masks are drawn once per sequence (rates clipped to [0, 1], applied for
+0 < rate < 1). One known difference: with `recurrent_dropout > 0` Keras switches to its
+per-gate implementation and draws a separate input and recurrent mask for every gate, while the
+fused kernel here shares one input and one recurrent mask across the gates (the same expected
+rate, a different correlation between gates).
 """
 
 from rkeras import activations, constraints, initializers, ops, random, regularizers, tree
@@ -30,9 +33,15 @@ def _activation_name(fn):
 
 
 def _rate(value, name, layer):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    """A dropout rate, clipped to [0, 1] as Keras does (a rate of 1 then disables dropout)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise ValueError(f"{layer}: `{name}` must be a float between 0 and 1. Received: {name}={value!r}")
-    return float(value)
+    return min(1.0, max(0.0, float(value)))
+
+
+def _active(rate):
+    # As Keras: dropout applies only for 0 < rate < 1.
+    return 0.0 < rate < 1.0
 
 
 class _Cell(Layer):
@@ -102,19 +111,39 @@ class _Cell(Layer):
         final = [y[:, steps]] + ([y[:, steps + 1]] if self.kind == "lstm" else [])
         return y[:, :steps], final
 
+    # Dropout masks, as Keras's DropoutRNNCell: drawn on first use and kept (the same for every
+    # timestep) until reset; RNN resets them around each sequence.
+    def get_dropout_mask(self, step_input):
+        if getattr(self, "_dropout_mask", None) is None and self.dropout > 0:
+            self._dropout_mask = random.dropout(ops.ones_like(step_input), self.dropout, seed=self.seed_generator)
+        return getattr(self, "_dropout_mask", None)
+
+    def get_recurrent_dropout_mask(self, step_input):
+        if getattr(self, "_recurrent_dropout_mask", None) is None and self.recurrent_dropout > 0:
+            self._recurrent_dropout_mask = random.dropout(ops.ones_like(step_input), self.recurrent_dropout, seed=self.seed_generator)
+        return getattr(self, "_recurrent_dropout_mask", None)
+
+    def reset_dropout_mask(self):
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self):
+        self._recurrent_dropout_mask = None
+
     def call(self, inputs, states, training=False):
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
-        if training and self.dropout > 0:
-            inputs = inputs * random.dropout(ops.ones_like(inputs), self.dropout, seed=self.seed_generator)
+        nested = isinstance(states, (list, tuple))
+        states = list(states) if nested else [states]
+        if training and _active(self.dropout):
+            inputs = inputs * self.get_dropout_mask(inputs)
         rec_mask = None
-        if training and self.recurrent_dropout > 0:
-            rec_mask = random.dropout(ops.ones_like(states[0]), self.recurrent_dropout, seed=self.seed_generator)
+        if training and _active(self.recurrent_dropout):
+            rec_mask = self.get_recurrent_dropout_mask(states[0])
         if self.fused_activations() is None:
             h, new_states = self._step_with_ops(inputs, states, rec_mask)
         else:
             outputs, new_states = self.run_sequence(ops.expand_dims(inputs, 1), states, recurrent_mask=rec_mask)
             h = outputs[:, 0]
-        return h, (new_states if self.kind == "lstm" else new_states[0])
+        # As Keras: the states come back as a list when they went in as one.
+        return h, (new_states if nested or self.kind == "lstm" else new_states[0])
 
     def _step_with_ops(self, x, states, rec_mask):
         """One step composed of ops (any activation): the cell's equations, as Keras writes them."""
@@ -300,6 +329,13 @@ def _initial_state(cell, batch_size):
     return [ops.zeros((batch_size, s)) for s in _flat_sizes(cell.state_size)]
 
 
+def _reset_dropout_masks(cells):
+    for cell in cells:
+        for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            if hasattr(cell, reset):
+                getattr(cell, reset)()
+
+
 def _call_cell(cell, inputs, states, training):
     """One step of any cell: (output, list of new states)."""
     import inspect
@@ -339,11 +375,27 @@ class RNN(Layer):
     def build(self, sequences_shape, initial_state_shape=None, **kwargs):
         if len(sequences_shape) < 3:
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected ndim=3, found ndim={len(sequences_shape)}. Full shape received: {tuple(sequences_shape)}")
+        if self.stateful and sequences_shape[0] is None:
+            raise ValueError(f"When using `stateful=True` in a RNN, the batch size must be static. Found dynamic batch size: sequence.shape={tuple(sequences_shape)}")
         if isinstance(self.cell, Layer) and not self.cell.built:
             with name_scope(self.name):
                 self.cell.build((sequences_shape[0],) + tuple(sequences_shape[2:]))
             self.cell.built = True
         self.built = True
+
+    def _nest_states(self, flat):
+        """The final states as Keras returns them: one entry per state, and for stacked cells one
+        entry per cell (a list of its states; a bare tensor for a user cell with an integer
+        `state_size` and no `get_initial_state`)."""
+        if not isinstance(self.cell, StackedRNNCells):
+            return list(flat)
+        nested, i = [], 0
+        for cell in self.cell.cells:
+            n = len(_flat_sizes(cell.state_size))
+            bare = isinstance(cell.state_size, int) and not hasattr(cell, "get_initial_state")
+            nested.append(flat[i] if bare else list(flat[i:i + n]))
+            i += n
+        return nested
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None, **kwargs):
         out_size = getattr(self.cell, "output_size", None) or _flat_sizes(self.cell.state_size)[0]
@@ -352,14 +404,13 @@ class RNN(Layer):
         if not self.return_state:
             return output
         sizes = [s for state in _flat_sizes(self.cell.state_size) for s in _flat_sizes(state)]
-        return [output] + [(batch, s) for s in sizes]
+        return [output] + self._nest_states([(batch, s) for s in sizes])
 
     def compute_mask(self, inputs, mask=None):
         mask = mask[0] if isinstance(mask, (list, tuple)) else mask
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            sizes = [s for state in _flat_sizes(self.cell.state_size) for s in _flat_sizes(state)]
-            return [output_mask] + [None] * len(sizes)
+            return [output_mask] + [None] * len(_flat_sizes(self.cell.state_size))
         return output_mask
 
     def get_initial_state(self, batch_size):
@@ -409,17 +460,17 @@ class RNN(Layer):
                 variable.assign(ops.stop_gradient(value))
         output = outputs if self.return_sequences else last
         if self.return_state:
-            return [output] + list(states)
+            return [output] + self._nest_states(states)
         return output
 
     def _fused(self, sequences, initial_state, mask, training):
         cell = self.cell
         x = sequences
-        if training and cell.dropout > 0:
+        if training and _active(cell.dropout):
             keep = random.dropout(ops.ones((x.shape[0], x.shape[2]), dtype=str(x.dtype)), cell.dropout, seed=cell.seed_generator)
             x = x * ops.expand_dims(keep, 1)
         rec_mask = None
-        if training and cell.recurrent_dropout > 0:
+        if training and _active(cell.recurrent_dropout):
             rec_mask = random.dropout(ops.ones((x.shape[0], cell.units), dtype=str(x.dtype)), cell.recurrent_dropout, seed=cell.seed_generator)
         return cell.run_sequence(x, initial_state, mask, rec_mask, self.go_backwards, self.zero_output_for_mask)
 
@@ -437,6 +488,8 @@ class RNN(Layer):
                 i += n
         else:
             states = initial_state
+        cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+        _reset_dropout_masks(cells)
         outputs = []
         for t in order:
             output, new_states = _call_cell(self.cell, sequences[:, t], states, training)
@@ -451,6 +504,7 @@ class RNN(Layer):
                 new_states = tree.map_structure(lambda new, old: new * keep + old * (1 - keep), new_states, states)
             states = new_states
             outputs.append(output)
+        _reset_dropout_masks(cells)
         return ops.stack(outputs, axis=1), list(tree.flatten(states))
 
     def get_config(self):
@@ -485,9 +539,17 @@ class _RecurrentLayer(RNN):
 
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         base = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer") if k in kwargs}
+        if self.cell_class is SimpleRNNCell:
+            # Keras's SimpleRNN accepts `activity_regularizer` but never applies it (its config
+            # says None); LSTM and GRU do apply theirs.
+            base.pop("activity_regularizer", None)
         kwargs.pop("input_length", None)
-        kwargs.pop("time_major", None)
-        kwargs.pop("use_cudnn", None)
+        if kwargs.pop("time_major", False):
+            # A Keras 2 argument; `False` (in old configs) is the only layout there is.
+            raise ValueError(f"{type(self).__name__}: `time_major=True` is not supported by Keras 3 layers; pass (batch, timesteps, features) inputs.")
+        use_cudnn = kwargs.pop("use_cudnn", "auto")
+        if self.cell_class is not SimpleRNNCell and use_cudnn not in ("auto", True, False):
+            raise ValueError(f"Invalid valid received for argument `use_cudnn`. Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn}")
         cell = self.cell_class(units, dtype=base.get("dtype"), name=self.cell_name, **kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards, stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask, **base)
         self.input_spec = InputSpec(ndim=3)
@@ -504,6 +566,9 @@ class _RecurrentLayer(RNN):
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
         config.update(cell_config)
+        config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
+        if self.cell_class is SimpleRNNCell:
+            config.pop("seed")  # Keras's SimpleRNN config has no seed (its cell's has).
         return config
 
     @classmethod
