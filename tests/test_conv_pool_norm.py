@@ -470,3 +470,29 @@ def test_noise_and_dropout_rates_are_validated_as_keras():
         layers.GaussianDropout(1.2)
     with pytest.raises(ValueError, match="between 0 and 1"):
         layers.SpatialDropout1D(-0.1)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_global_average_pooling_1d_averages_unmasked_steps_only(data_format):
+    x = np.random.default_rng(5).normal(size=(2, 5, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]], bool)
+    x[~mask] = np.inf  # masked values never reach the result
+    want = np.where(mask[..., None], x, 0).sum(1) / mask.sum(1, keepdims=True)
+    inputs = x if data_format == "channels_last" else x.transpose(0, 2, 1)
+    layer = layers.GlobalAveragePooling1D(data_format=data_format, keepdims=True)
+    got = np.asarray(layer(inputs, mask=mask))
+    np.testing.assert_allclose(got.reshape(2, 3), want, rtol=1e-6)
+    assert layer.compute_mask(inputs, mask) is None
+
+
+@pytest.mark.parametrize("cls, shape, data_format", [("SpatialDropout1D", (8, 20, 16), "channels_last"), ("SpatialDropout2D", (8, 16, 5, 5), "channels_first"), ("SpatialDropout3D", (8, 3, 3, 3, 16), "channels_last")])
+def test_spatial_dropouts_drop_whole_feature_maps(cls, shape, data_format):
+    rkeras.utils.set_random_seed(2)
+    kwargs = {} if cls == "SpatialDropout1D" else {"data_format": data_format}
+    layer = getattr(layers, cls)(0.25, **kwargs)
+    x = np.ones(shape, "float32")
+    y = np.asarray(layer(x, training=True))
+    maps = y.reshape(shape[0], -1, shape[-1]) if data_format == "channels_last" else y.reshape(shape[0], shape[1], -1).transpose(0, 2, 1)
+    assert np.all(maps.min(1) == maps.max(1)), "a feature map was partly dropped"
+    assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)} and 0.1 < (maps[:, 0] == 0).mean() < 0.4
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)

@@ -409,3 +409,17 @@ def test_embedding_weights_argument_and_input_length():
         np.testing.assert_array_equal(np.asarray(layer(np.array([[5, 1]]))), matrix[[[5, 1]]])
     with pytest.warns(UserWarning, match="`input_length` is deprecated"):
         layers.Embedding(6, 2, input_length=4)
+
+
+def test_the_wrong_number_of_initial_states_is_a_value_error():
+    x = np.ones((2, 5, 3), "float32")
+    h = np.zeros((2, 2), "float32")
+    with pytest.raises(ValueError, match="expects 2 initial state tensor\\(s\\).*received 1"):
+        layers.LSTM(2)(x, initial_state=[h])
+    with pytest.raises(ValueError, match="expects 3 initial state tensor\\(s\\).*received 2"):
+        layers.RNN([layers.LSTMCell(2), layers.GRUCell(2)])(x, initial_state=[h, h])
+    with pytest.raises(ValueError, match="expects 1 initial state tensor\\(s\\).*received 2"):
+        layers.Bidirectional(layers.GRU(2))(x, initial_state=[h, h, h])
+    # Per cell (Keras's nesting) or flat, the right count works.
+    out = layers.RNN([layers.LSTMCell(2), layers.GRUCell(2)])(x, initial_state=[[h, h], [h]])
+    assert tuple(out.shape) == (2, 2)

@@ -153,12 +153,14 @@ class GlobalAveragePooling1D(_GlobalPooling):
     supports_masking = True
 
     def call(self, inputs, mask=None):
-        if mask is None or self.data_format != "channels_last":
+        if mask is None:
             return super().call(inputs)
-        # As Keras: the average over the unmasked steps only.
-        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        total = ops.sum(inputs * weights, axis=1, keepdims=self.keepdims)
-        return total / ops.sum(weights, axis=1, keepdims=self.keepdims)
+        # As Keras: the average over the unmasked steps only (masked values, even inf, ignored).
+        last = self.data_format == "channels_last"
+        keep = ops.expand_dims(ops.cast(mask, "bool"), 2 if last else 1)
+        axis = 1 if last else 2
+        total = ops.sum(ops.where(keep, inputs, 0.0), axis=axis, keepdims=self.keepdims)
+        return total / ops.sum(ops.cast(keep, inputs.dtype), axis=axis, keepdims=self.keepdims)
 
     def compute_mask(self, inputs, mask=None):
         return None

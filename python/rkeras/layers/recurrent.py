@@ -447,6 +447,9 @@ class RNN(Layer):
             else:
                 initial_state = self.get_initial_state(batch)
         initial_state = [ops.cast(ops.convert_to_tensor(s), self.compute_dtype) for s in tree.flatten(initial_state)]
+        expected = sum(len(_flat_sizes(s)) for s in _flat_sizes(self.cell.state_size))
+        if len(initial_state) != expected:
+            raise ValueError(f"Layer {self.name!r} expects {expected} initial state tensor(s) (its cell's state_size is {self.cell.state_size}), received {len(initial_state)}.")
 
         if self._fusable():
             outputs, states = self._fused(sequences, initial_state, mask, training)
