@@ -14,7 +14,7 @@ import rkeras
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
-from config_cases import CASES, model  # noqa: E402
+from config_cases import CASES, SIGNATURES, model  # noqa: E402
 
 with open(os.path.join(FIXTURES, "keras_layer_configs.json")) as f:
     REF = json.load(f)
@@ -57,3 +57,20 @@ def test_model_config_equals_keras():
     assert {k: v for k, v in config.items() if k != "layers"} == {k: v for k, v in want.items() if k != "layers"}
     revived = rkeras.Model.from_config(want)
     assert strip(_json(revived.get_config())["layers"]) == strip(want["layers"])
+
+
+@pytest.mark.parametrize("name", SIGNATURES)
+def test_constructor_parameters_are_keras_in_order_with_keras_defaults(name):
+    """So positional calls mean what they mean in Keras (`LSTM(4, "relu")` sets the activation)."""
+    import inspect
+
+    ours = {p.name: p for p in inspect.signature(getattr(rkeras.layers, name).__init__).parameters.values() if p.name not in ("self", "kwargs")}
+    theirs = REF["__signatures__"][name]
+    assert [n for n in ours if n in dict(theirs)] == [n for n, _ in theirs]
+    assert set(ours) - set(dict(theirs)) <= {"rms_scaling"}  # Keras takes it from **kwargs
+    for n, default in theirs:
+        ours_default = None if ours[n].default is inspect.Parameter.empty else ours[n].default
+        # An int stands for Keras's tuple of that int (strides=1 vs (1, 1)).
+        if default is not None and default.startswith("(") and isinstance(ours_default, int):
+            ours_default = (ours_default,) * len(eval(default))
+        assert (None if default is None else eval(default)) == ours_default, n

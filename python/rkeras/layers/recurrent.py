@@ -536,25 +536,24 @@ class RNN(Layer):
 
 class _RecurrentLayer(RNN):
     """SimpleRNN / LSTM / GRU: an RNN over their own cell, with the cell's arguments flattened
-    into the layer's (as Keras)."""
+    into the layer's (as Keras, in Keras's positional order)."""
 
     cell_class = None
 
-    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
-        base = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer") if k in kwargs}
-        if self.cell_class is SimpleRNNCell:
-            # Keras's SimpleRNN accepts `activity_regularizer` but never applies it (its config
-            # says None); LSTM and GRU do apply theirs.
-            base.pop("activity_regularizer", None)
+    def _setup(self, units, arguments, return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs):
+        """`arguments`: the subclass's own arguments (its `locals()`); the cell's go to the cell."""
+        import inspect
+
+        names = [p for p in inspect.signature(self.cell_class.__init__).parameters if p not in ("self", "units", "kwargs")]
+        cell_args = {name: arguments[name] for name in names if name in arguments}
         kwargs.pop("input_length", None)
         if kwargs.pop("time_major", False):
             # A Keras 2 argument; `False` (in old configs) is the only layout there is.
             raise ValueError(f"{type(self).__name__}: `time_major=True` is not supported by Keras 3 layers; pass (batch, timesteps, features) inputs.")
-        use_cudnn = kwargs.pop("use_cudnn", "auto")
-        if self.cell_class is not SimpleRNNCell and use_cudnn not in ("auto", True, False):
-            raise ValueError(f"Invalid valid received for argument `use_cudnn`. Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn}")
-        cell = self.cell_class(units, dtype=base.get("dtype"), name=self.cell_name, **kwargs)
-        super().__init__(cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards, stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask, **base)
+        if "implementation" in kwargs:  # Keras's LSTM/GRU kernel choice; one implementation here.
+            cell_args["implementation"] = kwargs.pop("implementation")
+        cell = self.cell_class(units, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True), name=self.cell_name, **cell_args)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards, stateful=stateful, unroll=unroll, activity_regularizer=activity_regularizer, **kwargs)
         self.input_spec = InputSpec(ndim=3)
 
     def __getattr__(self, name):
@@ -570,8 +569,6 @@ class _RecurrentLayer(RNN):
             cell_config.pop(key, None)
         config.update(cell_config)
         config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
-        if self.cell_class is SimpleRNNCell:
-            config.pop("seed")  # Keras's SimpleRNN config has no seed (its cell's has).
         return config
 
     @classmethod
@@ -582,10 +579,26 @@ class _RecurrentLayer(RNN):
 _CELL_ATTRIBUTES = {"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "unit_forget_bias", "reset_after", "seed", "kernel", "recurrent_kernel", "bias"}
 
 
+def _check_use_cudnn(use_cudnn):
+    # Only validated (as Keras): the CPU kernels are the one implementation.
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(f"Invalid valid received for argument `use_cudnn`. Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn}")
+
+
 class SimpleRNN(_RecurrentLayer):
     """Fully connected RNN: h_t = activation(x_t·W + b + h_{t-1}·U)."""
 
     cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+        # Keras's SimpleRNN accepts `activity_regularizer` but never applies it (its config says
+        # None); LSTM and GRU apply theirs.
+        self._setup(units, locals(), return_sequences, return_state, go_backwards, stateful, unroll, None, kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("seed")  # Keras's SimpleRNN config has no seed (its cell's has).
+        return config
 
 
 class LSTM(_RecurrentLayer):
@@ -593,8 +606,18 @@ class LSTM(_RecurrentLayer):
 
     cell_class, cell_name = LSTMCell, "lstm_cell"
 
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True, kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
+        _check_use_cudnn(use_cudnn)
+        self._setup(units, locals(), return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs)
+        self.use_cudnn = use_cudnn
+
 
 class GRU(_RecurrentLayer):
     """Gated recurrent unit; gates z, r, h; `reset_after=True` (default) as Keras 3 / cuDNN."""
 
     cell_class, cell_name = GRUCell, "gru_cell"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True, kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
+        _check_use_cudnn(use_cudnn)
+        self._setup(units, locals(), return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs)
+        self.use_cudnn = use_cudnn
