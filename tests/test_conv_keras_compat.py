@@ -12,7 +12,7 @@ import rkeras
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
-from conv_cases import CASES, cnn, frozen_bn_model  # noqa: E402
+from conv_cases import CASES, cnn, frozen_bn_model, regularized_model  # noqa: E402
 
 REF = np.load(os.path.join(FIXTURES, "keras_conv_reference.npz"))
 
@@ -67,3 +67,13 @@ def test_frozen_batch_norm_trains_as_in_keras():
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     for j in range(2, 6):  # gamma, beta, moving mean and variance
         np.testing.assert_array_equal(trained[j], initial[j])
+
+
+def test_regularizers_and_constraints_train_as_in_keras():
+    model = regularized_model(rkeras)
+    model.set_weights(_weights("reg_w"))
+    model.compile(optimizer=rkeras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    history = model.fit(REF["reg_x"], REF["reg_y"], batch_size=4, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], REF["reg_loss"], rtol=1e-5, atol=1e-6)
+    for got, want in zip(model.get_weights(), _weights("reg_trained")):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
