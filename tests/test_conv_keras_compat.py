@@ -1,6 +1,6 @@
 """Convolution, pooling, normalization and spatial layers against real Keras 3 for identical
-weights and inputs (fixtures: tests/fixtures/make_conv_fixtures.py), and a small CNN trained two
-epochs in both libraries."""
+weights and inputs (fixtures: tests/fixtures/make_conv_fixtures.py), a small CNN trained two
+epochs in both libraries, and one whose BatchNormalization is frozen (trainable=False)."""
 
 import os
 import sys
@@ -12,7 +12,7 @@ import rkeras
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
-from conv_cases import CASES, cnn  # noqa: E402
+from conv_cases import CASES, cnn, frozen_bn_model, regularized_model  # noqa: E402
 
 REF = np.load(os.path.join(FIXTURES, "keras_conv_reference.npz"))
 
@@ -51,3 +51,29 @@ def test_cnn_training_matches_keras():
     for got, want in zip(model.get_weights(), _weights("cnn_trained")):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(model.predict(REF["cnn_x"], verbose=0), REF["cnn_predict"], rtol=1e-3, atol=1e-3)
+
+
+def test_frozen_batch_norm_trains_as_in_keras():
+    """trainable=False: the moving statistics normalize (inference mode) even inside fit, and
+    neither they nor gamma/beta move; the rest of the model trains exactly as Keras's."""
+    model = frozen_bn_model(rkeras.layers, rkeras.Input, rkeras.Sequential)
+    initial = _weights("frozen_w")
+    model.set_weights(initial)
+    model.compile(optimizer=rkeras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    history = model.fit(REF["frozen_x"], REF["frozen_y"], batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], REF["frozen_loss"], rtol=1e-5, atol=1e-6)
+    trained = model.get_weights()
+    for got, want in zip(trained, _weights("frozen_trained")):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    for j in range(2, 6):  # gamma, beta, moving mean and variance
+        np.testing.assert_array_equal(trained[j], initial[j])
+
+
+def test_regularizers_and_constraints_train_as_in_keras():
+    model = regularized_model(rkeras)
+    model.set_weights(_weights("reg_w"))
+    model.compile(optimizer=rkeras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    history = model.fit(REF["reg_x"], REF["reg_y"], batch_size=4, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], REF["reg_loss"], rtol=1e-5, atol=1e-6)
+    for got, want in zip(model.get_weights(), _weights("reg_trained")):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -340,3 +340,159 @@ def test_bad_pooling_and_channel_arguments_are_value_errors():
         layers.Conv2D(4, 3, groups=2)(np.zeros((1, 5, 5, 3), "float32"))
     with pytest.raises(ValueError, match="channels"):
         ops.conv(np.zeros((1, 5, 5, 3)), np.zeros((3, 3, 2, 4)))
+
+
+# ---- issue 5 audit: behaviour checked against Keras 3.15 ----------------------------------
+
+def test_compute_output_shape_checks_rank_and_kernel_size():
+    """As Keras, shape inference alone rejects a wrong rank and a kernel larger than the input."""
+    with pytest.raises(ValueError, match="expected ndim=4, found ndim=2"):
+        layers.Conv2D(2, 3).compute_output_shape((5, 3))
+    with pytest.raises(ValueError, match="expected ndim=4, found ndim=2"):
+        layers.Conv2DTranspose(2, 3).compute_output_shape((5, 3))
+    with pytest.raises(ValueError, match="zero or negative"):
+        layers.DepthwiseConv2D(7).compute_output_shape((2, 5, 5, 4))
+    with pytest.raises(ValueError, match="zero or negative"):
+        layers.SeparableConv2D(2, 7).compute_output_shape((2, 5, 5, 4))
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=4"):
+        layers.AveragePooling1D(2).compute_output_shape((5, 3, 2, 2))
+    with pytest.raises(ValueError, match="expected ndim=4, found ndim=3"):
+        layers.GlobalMaxPooling2D().compute_output_shape((2, 3, 4))
+    assert layers.SeparableConv2D(2, 3, strides=2, padding="same").compute_output_shape((None, 7, 5, 4)) == (None, 4, 3, 2)
+
+
+def test_pooling_signatures_are_keras():
+    import inspect
+
+    for cls in (layers.AveragePooling1D, layers.AveragePooling2D, layers.AveragePooling3D):
+        params = inspect.signature(cls.__init__).parameters
+        assert list(params) == ["self", "pool_size", "strides", "padding", "data_format", "name", "kwargs"]
+        assert params["pool_size"].default is inspect.Parameter.empty
+        with pytest.raises(TypeError, match=f"{cls.__name__}.__init__"):
+            cls()
+    assert inspect.signature(layers.MaxPooling2D.__init__).parameters["pool_size"].default == (2, 2)
+
+
+def test_causal_conv1d_channels_first_is_the_transposed_channels_last_conv():
+    x = np.random.default_rng(0).normal(size=(2, 3, 9)).astype("float32")
+    first = layers.Conv1D(4, 3, padding="causal", dilation_rate=2, data_format="channels_first")
+    last = layers.Conv1D(4, 3, padding="causal", dilation_rate=2)
+    first(x)
+    last(x.transpose(0, 2, 1))
+    last.set_weights(first.get_weights())
+    np.testing.assert_allclose(np.asarray(first(x)), np.asarray(last(x.transpose(0, 2, 1))).transpose(0, 2, 1), rtol=1e-6)
+    # output[t] depends on input[:t + 1] only.
+    y = np.asarray(first(x))
+    x2 = x.copy()
+    x2[:, :, 5:] += 1
+    np.testing.assert_array_equal(np.asarray(first(x2))[:, :, :5], y[:, :, :5])
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "lanczos3", "lanczos5"])
+def test_upsampling_interpolations_reproduce_constants_and_have_gradients(interpolation):
+    """Each kernel's weights are normalized: a constant image stays constant; and the weighted
+    sum of gathers is differentiable (values against Keras are in the fixture tests)."""
+    layer = layers.UpSampling2D((3, 2), interpolation=interpolation, dtype="float64")
+    np.testing.assert_allclose(np.asarray(layer(np.full((1, 4, 5, 2), 2.5, "float32"))), 2.5, rtol=1e-6)
+    x = np.random.default_rng(1).normal(size=(1, 3, 4, 1))
+    w = np.random.default_rng(2).normal(size=(1, 9, 8, 1))
+    finite_difference_check(lambda t: ops.sum(layer(t) * w), [x])
+
+
+def test_upsampling_rejects_unknown_interpolations():
+    with pytest.raises(ValueError, match="interpolation.*bicubic.*lanczos5.*Received: interpolation='area'"):
+        layers.UpSampling2D(interpolation="area")
+    with pytest.raises(ValueError, match="interpolation"):
+        layers.UpSampling1D(interpolation="bilinear")
+
+
+def test_group_norm_minus_one_is_instance_normalization():
+    x = np.random.default_rng(3).normal(size=(2, 3, 4, 6))
+    layer = layers.GroupNormalization(groups=-1, epsilon=1e-3, dtype="float64")
+    y = np.asarray(layer(x))
+    mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-10, atol=1e-12)
+    assert layer.groups == 6 and layer.get_config()["groups"] == 6
+    for bad in (0, -2, 2.0):
+        with pytest.raises(ValueError, match="expected a positive integer \\(or `-1` for instance normalization\\)"):
+            layers.GroupNormalization(groups=bad)
+
+
+def test_batch_norm_masked_statistics_match_numpy():
+    """Keras's masked moments: sums over the unmasked positions divided by (count + 1e-7)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 5, 2))
+    mask = np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1], [1, 1, 0, 0, 0]], bool)
+    bn = layers.BatchNormalization(momentum=0.5, dtype="float64")
+    y = np.asarray(bn(x, mask=mask, training=True))
+    w = mask[..., None].astype(float)
+    count = w.sum(axis=(0, 1)) + 1e-7
+    mean = (x * w).sum(axis=(0, 1)) / count
+    var = (((x - mean) * w) ** 2).sum(axis=(0, 1)) / count
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(bn.moving_mean), 0.5 * mean, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), 0.5 + 0.5 * var, rtol=1e-12)
+    with pytest.raises(ValueError, match="one dimension less than the inputs"):
+        bn(x, mask=np.ones((3, 5, 2), bool), training=True)
+
+
+def test_batch_renormalization_arguments_and_weights():
+    bn = layers.BatchNormalization(renorm=True)
+    bn(np.zeros((2, 3), "float32"))
+    assert [w.name for w in bn.weights] == ["gamma", "beta", "moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev"]
+    assert bn.get_config()["renorm_clipping"] == {} and layers.BatchNormalization().get_config()["renorm_clipping"] is None
+    with pytest.raises(ValueError, match="invalid keys for `renorm_clipping`"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"r": 1})
+    with pytest.raises(ValueError, match="rmax should be greater than rmin"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": 1, "rmin": 2})
+    with pytest.raises(ValueError, match="dmax should be non-negative"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"dmax": -1})
+
+
+def test_a_layer_frozen_before_it_is_built_is_not_trained():
+    dense = layers.Dense(2)
+    dense.trainable = False
+    model = rkeras.Sequential([rkeras.Input((3,)), dense, layers.Dense(1)])
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+    before = dense.get_weights()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    for got, want in zip(dense.get_weights(), before):
+        np.testing.assert_array_equal(got, want)
+    dense.trainable = True
+    assert len(model.trainable_weights) == 4
+
+
+def test_noise_and_dropout_rates_are_validated_as_keras():
+    with pytest.raises(ValueError, match="between 0 and 1. Received: stddev=1.5"):
+        layers.GaussianNoise(1.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        layers.GaussianDropout(1.2)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        layers.SpatialDropout1D(-0.1)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_global_average_pooling_1d_averages_unmasked_steps_only(data_format):
+    x = np.random.default_rng(5).normal(size=(2, 5, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]], bool)
+    x[~mask] = np.inf  # masked values never reach the result
+    want = np.where(mask[..., None], x, 0).sum(1) / mask.sum(1, keepdims=True)
+    inputs = x if data_format == "channels_last" else x.transpose(0, 2, 1)
+    layer = layers.GlobalAveragePooling1D(data_format=data_format, keepdims=True)
+    got = np.asarray(layer(inputs, mask=mask))
+    np.testing.assert_allclose(got.reshape(2, 3), want, rtol=1e-6)
+    assert layer.compute_mask(inputs, mask) is None
+
+
+@pytest.mark.parametrize("cls, shape, data_format", [("SpatialDropout1D", (8, 20, 16), "channels_last"), ("SpatialDropout2D", (8, 16, 5, 5), "channels_first"), ("SpatialDropout3D", (8, 3, 3, 3, 16), "channels_last")])
+def test_spatial_dropouts_drop_whole_feature_maps(cls, shape, data_format):
+    rkeras.utils.set_random_seed(2)
+    kwargs = {} if cls == "SpatialDropout1D" else {"data_format": data_format}
+    layer = getattr(layers, cls)(0.25, **kwargs)
+    x = np.ones(shape, "float32")
+    y = np.asarray(layer(x, training=True))
+    maps = y.reshape(shape[0], -1, shape[-1]) if data_format == "channels_last" else y.reshape(shape[0], shape[1], -1).transpose(0, 2, 1)
+    assert np.all(maps.min(1) == maps.max(1)), "a feature map was partly dropped"
+    assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)} and 0.1 < (maps[:, 0] == 0).mean() < 0.4
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)

@@ -261,6 +261,165 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="units"):
         layers.LSTM(0)
     with pytest.raises(ValueError, match="dropout"):
-        layers.GRU(2, dropout=1.5)
+        layers.GRU(2, dropout="0.5")
     with pytest.raises(ValueError, match="initial state"):
         layers.LSTM(2)(np.zeros((2, 4, 3), "float32"), initial_state=[np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32")])
+
+
+# ---- issue 6 audit: behaviour checked against Keras 3.15 ----------------------------------
+
+def test_dropout_rates_are_clipped_and_a_rate_of_one_disables_dropout():
+    """As Keras: rates are clipped to [0, 1], and dropout applies only for 0 < rate < 1."""
+    layer = layers.GRU(3, dropout=1.5, recurrent_dropout=-0.5, return_sequences=True)
+    assert (layer.dropout, layer.recurrent_dropout) == (1.0, 0.0) and layer.get_config()["dropout"] == 1.0
+    x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(layer(x, training=True)), np.asarray(layer(x, training=False)))
+
+
+@pytest.mark.parametrize("make", [lambda **k: layers.SimpleRNN(4, return_sequences=True, **k), lambda **k: layers.RNN([layers.SimpleRNNCell(4, **k)], return_sequences=True), lambda **k: layers.SimpleRNN(4, activation="swish", return_sequences=True, **k)], ids=["fused", "stacked-loop", "ops-loop"])
+def test_dropout_masks_are_drawn_once_per_sequence(make):
+    """With a zero recurrent kernel, h_t = act(x_t·mask·W + b): for an input constant in time the
+    outputs are constant in time only if every step uses the same input mask (Keras's rule);
+    inference is the layer without dropout."""
+    layer = make(dropout=0.5, seed=1)
+    x = np.tile(np.random.default_rng(1).normal(size=(3, 1, 6)).astype("float32"), (1, 5, 1))
+    layer(x)
+    kernel, recurrent, bias = layer.get_weights()
+    layer.set_weights([kernel, np.zeros_like(recurrent), bias])
+    y = np.asarray(layer(x, training=True))
+    np.testing.assert_allclose(y, np.broadcast_to(y[:, :1], y.shape), rtol=1e-6, atol=1e-7)
+    cell = layer.cell.cells[0] if hasattr(layer.cell, "cells") else layer.cell
+    np.testing.assert_allclose(np.asarray(layer(x, training=False)), np.asarray(cell.activation(ops.convert_to_tensor(x @ kernel + bias))), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(y, np.asarray(layer(x, training=False)))
+    assert cell.get_dropout_mask(x[:, 0]) is cell.get_dropout_mask(x[:, 0])  # cached until reset
+    cell.reset_dropout_mask()
+
+
+def test_keras2_and_cudnn_arguments():
+    layers.LSTM(2, time_major=False, implementation=1, use_cudnn=False)
+    with pytest.raises(ValueError, match="time_major=True"):
+        layers.LSTM(2, time_major=True)
+    with pytest.raises(ValueError, match="use_cudnn"):
+        layers.GRU(2, use_cudnn="yes")
+
+
+def test_a_stateful_rnn_needs_a_static_batch_size():
+    with pytest.raises(ValueError, match="the batch size must be static"):
+        layers.LSTM(3, stateful=True)(rkeras.Input((4, 3)))
+    layers.LSTM(3, stateful=True)(rkeras.Input(batch_shape=(2, 4, 3)))
+
+
+def test_bidirectional_checks_its_layers_as_keras():
+    with pytest.raises(ValueError, match="different `go_backwards` value. Received: forward_layer.go_backwards True, backward_layer.go_backwards=True"):
+        layers.Bidirectional(layers.LSTM(3, go_backwards=True))
+    with pytest.raises(ValueError, match="different `go_backwards`"):
+        layers.Bidirectional(layers.LSTM(3), backward_layer=layers.GRU(2))
+    with pytest.raises(ValueError, match='same value for attribute "return_sequences"'):
+        layers.Bidirectional(layers.LSTM(3), backward_layer=layers.GRU(2, go_backwards=True, return_sequences=True))
+    with pytest.raises(ValueError, match="recurrent layer"):
+        layers.Bidirectional(layers.Dense(3))
+    with pytest.raises(ValueError, match="`backward_layer` need to be a `keras.layers.Layer`"):
+        layers.Bidirectional(layers.LSTM(3), backward_layer="gru")
+    bi = layers.Bidirectional(layers.GRU(2, name="forward_g"))
+    assert (bi.forward_layer.name, bi.backward_layer.name) == ("forward_g", "backward_forward_g")
+    assert bi.backward_layer.go_backwards and not bi.forward_layer.go_backwards and bi.stateful is False
+
+
+def test_time_distributed_masks():
+    td = layers.TimeDistributed(layers.Dense(2))
+    x = np.ones((2, 3, 4), "float32")
+    with pytest.raises(ValueError, match="incompatible with the input shape"):
+        td(x, mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match="at least 2D"):
+        td(x, mask=np.ones((2,), bool))
+    # A wrapped layer that takes a mask gets each timestep's: GlobalAveragePooling1D averages the
+    # unmasked inner steps only.
+    x = np.random.default_rng(2).normal(size=(2, 3, 4, 5)).astype("float32")
+    mask = np.random.default_rng(3).random((2, 3, 4)) > 0.4
+    mask[..., 0] = True
+    y = np.asarray(layers.TimeDistributed(layers.GlobalAveragePooling1D())(x, mask=mask))
+    want = (x * mask[..., None]).sum(2) / mask.sum(2)[..., None]
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+
+
+def test_time_distributed_batch_norm_trains_per_timestep():
+    """Keras runs the wrapped layer once per timestep: in training each step is normalized with
+    its own batch statistics, and the moving statistics fold in once per step."""
+    x = np.random.default_rng(5).normal(loc=np.arange(3)[None, :, None], size=(8, 3, 2))
+    td = layers.TimeDistributed(layers.BatchNormalization(momentum=0.5, dtype="float64"), dtype="float64")
+    y = np.asarray(td(x, training=True))
+    mean, var = x.mean(0), x.var(0)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-10, atol=1e-12)
+    moving = np.zeros(2)
+    for t in range(3):
+        moving = 0.5 * moving + 0.5 * mean[t]
+    np.testing.assert_allclose(np.asarray(td.layer.moving_mean), moving, rtol=1e-12)
+
+
+def test_simple_rnn_ignores_activity_regularizer_as_keras_does():
+    x = np.ones((2, 3, 2), "float32")
+    simple = layers.SimpleRNN(2, activity_regularizer="l2")
+    simple(x)
+    assert simple.losses == [] and simple.get_config()["activity_regularizer"] is None and "seed" not in simple.get_config()
+    lstm = layers.LSTM(2, activity_regularizer="l2")
+    out = np.asarray(lstm(x))
+    np.testing.assert_allclose(np.asarray(lstm.losses[0]), 0.01 * np.sum(out**2) / 2, rtol=1e-5)
+    assert lstm.get_config()["activity_regularizer"]["class_name"] == "L2"
+    assert layers.GRU(2).get_config()["activity_regularizer"] is None
+
+
+def test_cells_return_states_as_they_received_them():
+    x, h = np.ones((2, 3), "float32"), np.zeros((2, 4), "float32")
+    for cell in (layers.GRUCell(4), layers.SimpleRNNCell(4)):
+        out, state = cell(x, [h])
+        assert isinstance(state, list) and len(state) == 1 and np.allclose(np.asarray(state[0]), np.asarray(out))
+        out, state = cell(x, h)
+        assert not isinstance(state, list)
+    out, (h1, c1) = layers.LSTMCell(4)(x, [h, h])
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(h1))
+
+
+def test_stacked_cells_states_nest_per_cell_symbolically_too():
+    layer = layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)], return_state=True)
+    inp = rkeras.Input((5, 4))
+    out, lstm_states, gru_states = layer(inp)
+    assert [tuple(t.shape) for t in lstm_states] == [(None, 3), (None, 3)] and [tuple(t.shape) for t in gru_states] == [(None, 2)]
+    model = rkeras.Model(inp, [out, lstm_states[1], gru_states[0]])
+    x = np.random.default_rng(6).normal(size=(2, 5, 4)).astype("float32")
+    eager = layer(x)
+    for got, want in zip(model.predict(x, verbose=0), [eager[0], eager[1][1], eager[2][0]]):
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-6)
+    assert layer.compute_mask(inp, np.ones((2, 5), bool)) == [None, None, None]
+
+
+@pytest.mark.parametrize("make", [lambda: layers.GRU(5), lambda: layers.GRU(5, reset_after=False), lambda: layers.SimpleRNN(5, go_backwards=True), lambda: layers.Bidirectional(layers.LSTM(3)), lambda: layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)]), lambda: layers.GRU(4, activation="swish")])
+def test_masked_padding_never_changes_the_output(make):
+    rkeras.utils.set_random_seed(1)
+    model = rkeras.Sequential([rkeras.Input((None,), dtype="int64"), layers.Embedding(10, 4, mask_zero=True), make()])
+    ids = np.array([[3, 1, 4, 1], [5, 9, 2, 0]])
+    short = np.asarray(model.predict(ids, verbose=0))
+    np.testing.assert_array_equal(np.asarray(model.predict(np.pad(ids, ((0, 0), (0, 5))), verbose=0)), short)
+
+
+def test_embedding_weights_argument_and_input_length():
+    matrix = np.arange(12, dtype="float32").reshape(6, 2)
+    for weights in (matrix, [matrix]):
+        layer = layers.Embedding(6, 2, weights=weights)
+        assert layer.built
+        np.testing.assert_array_equal(np.asarray(layer(np.array([[5, 1]]))), matrix[[[5, 1]]])
+    with pytest.warns(UserWarning, match="`input_length` is deprecated"):
+        layers.Embedding(6, 2, input_length=4)
+
+
+def test_the_wrong_number_of_initial_states_is_a_value_error():
+    x = np.ones((2, 5, 3), "float32")
+    h = np.zeros((2, 2), "float32")
+    with pytest.raises(ValueError, match="expects 2 initial state tensor\\(s\\).*received 1"):
+        layers.LSTM(2)(x, initial_state=[h])
+    with pytest.raises(ValueError, match="expects 3 initial state tensor\\(s\\).*received 2"):
+        layers.RNN([layers.LSTMCell(2), layers.GRUCell(2)])(x, initial_state=[h, h])
+    with pytest.raises(ValueError, match="expects 1 initial state tensor\\(s\\).*received 2"):
+        layers.Bidirectional(layers.GRU(2))(x, initial_state=[h, h, h])
+    # Per cell (Keras's nesting) or flat, the right count works.
+    out = layers.RNN([layers.LSTMCell(2), layers.GRUCell(2)])(x, initial_state=[[h, h], [h]])
+    assert tuple(out.shape) == (2, 2)

@@ -1,8 +1,10 @@
 """Recurrent layers against real Keras 3 for identical weights and inputs (fixtures:
 tests/fixtures/make_rnn_fixtures.py): LSTM / GRU (both variants) / SimpleRNN with
-return_sequences, return_state, go_backwards, initial_state, other activations, masks from
-Embedding(mask_zero) and Masking, Bidirectional, TimeDistributed, stacked cells; and a small
-recurrent classifier trained two epochs in both libraries."""
+return_sequences, return_state, go_backwards, initial_state, unroll, other activations, masks
+(from Embedding(mask_zero), Masking or passed in), every Bidirectional merge mode with states,
+initial states and a backward_layer, TimeDistributed (a BatchNormalization in training updates
+per timestep), stacked cells and their nested states, stateful layers; and a small recurrent
+classifier trained two epochs in both libraries."""
 
 import os
 import sys
@@ -14,7 +16,7 @@ import rkeras
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
-from rnn_cases import CASES, training_model  # noqa: E402
+from rnn_cases import CASES, STATEFUL, flatten, training_model  # noqa: E402
 
 REF = np.load(os.path.join(FIXTURES, "keras_rnn_reference.npz"))
 
@@ -34,12 +36,24 @@ def test_layer_matches_keras(name):
     weights = _arrays(f"{name}_w")
     assert [w.shape for w in layer.get_weights()] == [w.shape for w in weights], "weight layout differs from Keras"
     layer.set_weights(weights)
-    y = layer(x, **kwargs)
-    ys = y if isinstance(y, (list, tuple)) else [y]
+    ys, structure = flatten(layer(x, **kwargs))
+    assert structure == str(REF[f"{name}_structure"]), "outputs nested differently from Keras's"
     want = _arrays(f"{name}_y")
     assert len(ys) == len(want)
     for got, ref in zip(ys, want):
-        np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+    for got, ref in zip(layer.get_weights(), _arrays(f"{name}_after")):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(STATEFUL))
+def test_stateful_layer_matches_keras(name):
+    layer, x = STATEFUL[name](rkeras)
+    layer(x)
+    layer.set_weights(_arrays(f"{name}_w"))
+    layer.reset_states()
+    np.testing.assert_allclose(np.asarray(layer(x)), REF[f"{name}_y0"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(layer(x)), REF[f"{name}_y1"], rtol=1e-4, atol=1e-5)
 
 
 def test_recurrent_training_matches_keras():

@@ -1,5 +1,7 @@
 """`keras.regularizers`: penalties on weights (or activations) added to the training loss."""
 
+import numpy as np
+
 from rkeras import ops
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "orthogonal_regularizer", "get", "serialize", "deserialize"]
@@ -46,8 +48,9 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
+    # Keras keeps L1's factor as a float32 tensor (not L2's), so its config reports it rounded.
     def __init__(self, l1=0.01):
-        super().__init__(l1=l1)
+        super().__init__(l1=float(np.float32(_check_penalty(l1, "l1"))))
 
     def get_config(self):
         return {"l1": self.l1}

@@ -65,9 +65,12 @@ class _ConvBase(Layer):
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
 
-    def _input_channels(self, input_shape):
+    def _check_rank(self, input_shape):
         if len(input_shape) != self.rank + 2:
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected ndim={self.rank + 2}, found ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}")
+
+    def _input_channels(self, input_shape):
+        self._check_rank(input_shape)
         channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError(f"Layer {self.name!r}: the channel dimension of the inputs should be defined. Found None in input shape {tuple(input_shape)}.")
@@ -75,6 +78,15 @@ class _ConvBase(Layer):
 
     def _spatial(self, shape):
         return shape[1:-1] if self.data_format == "channels_last" else shape[2:]
+
+    def _output_spatial(self, input_shape):
+        """The output's spatial sizes for a (non-transposed) convolution; a kernel larger than
+        the padded input is a ValueError, as in Keras."""
+        self._check_rank(input_shape)
+        spatial = [_nn.output_length(size, k, s, d, self.padding) for size, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)]
+        if any(s is not None and s <= 0 for s in spatial):
+            raise ValueError(f"Layer {self.name!r}: computed output size would be zero or negative ({spatial}) for input shape {tuple(input_shape)}, kernel_size={self.kernel_size}, dilation_rate={self.dilation_rate}, strides={self.strides}, padding={self.padding!r}.")
+        return spatial
 
     def _with_spatial(self, input_shape, spatial, channels):
         if self.data_format == "channels_last":
@@ -150,10 +162,7 @@ class _Conv(_ConvBase):
         return outputs if self._fused_activation else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        spatial = [_nn.output_length(size, k, s, d, self.padding) for size, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)]
-        if any(s is not None and s <= 0 for s in spatial):
-            raise ValueError(f"Layer {self.name!r}: computed output size would be negative ({spatial}) for input shape {tuple(input_shape)}, kernel_size={self.kernel_size}, strides={self.strides}, padding={self.padding!r}.")
-        return self._with_spatial(input_shape, spatial, self.filters)
+        return self._with_spatial(input_shape, self._output_spatial(input_shape), self.filters)
 
     def get_config(self):
         config = super().get_config()
@@ -170,15 +179,11 @@ class _Conv(_ConvBase):
 
 
 class Conv1D(_Conv):
-    """1-D convolution over (batch, steps, channels); `padding="causal"` pads only the left."""
+    """1-D convolution over (batch, steps, channels); `padding="causal"` pads only the start of
+    the time axis (for either data format)."""
 
     rank = 1
     allow_causal = True
-
-    def call(self, inputs):
-        if self.padding == "causal" and self.data_format == "channels_first":
-            raise ValueError("Conv1D: causal padding is only supported with data_format='channels_last'.")
-        return super().call(inputs)
 
 
 class Conv2D(_Conv):
@@ -223,6 +228,7 @@ class _ConvTranspose(_ConvBase):
         return self._bias_and_activation(outputs)
 
     def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
         pads = self.output_padding or (None,) * self.rank
         spatial = [_nn.conv_transpose_length(size, k, s, d, self.padding, p) for size, k, s, d, p in zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate, pads)]
         return self._with_spatial(input_shape, spatial, self.filters)
@@ -251,6 +257,10 @@ class Conv2DTranspose(_ConvTranspose):
 
 class Conv3DTranspose(_ConvTranspose):
     rank = 3
+
+    # Keras orders data_format before output_padding here (not in the 1-D and 2-D layers).
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None, output_padding=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
 
 
 class _DepthwiseConv(_ConvBase):
@@ -282,8 +292,7 @@ class _DepthwiseConv(_ConvBase):
 
     def compute_output_shape(self, input_shape):
         channels = self._input_channels(input_shape)
-        spatial = [_nn.output_length(size, k, s, d, self.padding) for size, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)]
-        return self._with_spatial(input_shape, spatial, channels * self.depth_multiplier)
+        return self._with_spatial(input_shape, self._output_spatial(input_shape), channels * self.depth_multiplier)
 
     def get_config(self):
         config = super().get_config()
@@ -341,8 +350,7 @@ class _SeparableConv(_ConvBase):
         return outputs if self._fused_activation else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        spatial = [_nn.output_length(size, k, s, d, self.padding) for size, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)]
-        return self._with_spatial(input_shape, spatial, self.filters)
+        return self._with_spatial(input_shape, self._output_spatial(input_shape), self.filters)
 
     def get_config(self):
         config = super().get_config()

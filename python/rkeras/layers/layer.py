@@ -2,6 +2,7 @@
 masking, losses, and config."""
 
 import contextlib
+import functools
 import inspect
 import threading
 import warnings
@@ -150,6 +151,22 @@ class Layer:
 
     supports_masking = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None:
+            # As Keras: whoever calls build (a wrapper building its inner layer, too), the shape
+            # is remembered for get_build_config.
+            @functools.wraps(build)
+            def recording_build(self, *args, **kw):
+                result = build(self, *args, **kw)
+                shape = args[0] if args else kw.get("input_shape")
+                if getattr(self, "_build_shapes", None) is None and shape is not None:
+                    self._build_shapes = shape
+                return result
+
+            cls.build = recording_build
+
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
         # Set before any subclass __init__ code runs, so attribute tracking works at once.
@@ -270,7 +287,9 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if dtype.startswith("float") else "zeros"
         init = initializers.get(initializer)
-        variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable")
+        # A weight created in a frozen layer is not trained until the layer is unfrozen (it is
+        # kept with the trainable ones, which the `trainable` setter flips).
+        variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable and self._trainable, name=name or "variable")
         scope = "".join(f"{n}/" for n in getattr(_context, "scopes", ()))
         variable.path = f"{scope}{self.name}/{name or 'variable'}"
         variable.regularizer = regularizers.get(regularizer)
@@ -493,9 +512,10 @@ class Layer:
         if not self.built:
             self._maybe_build(inputs)
             _check_input_spec(self.input_spec, inputs, self.name)
-        # An explicit `training=` stays recorded on the node (e.g. a frozen base model called
-        # with training=False); the shape computation does not need it.
-        spec_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        # An explicit `training=` or `mask=` stays recorded on the node (e.g. a frozen base model
+        # called with training=False, or Keras's configs, which record `mask=None`); the shape
+        # computation needs neither.
+        spec_kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
         outputs = self.compute_output_spec(*args, **spec_kwargs)
         in_masks = [getattr(t, "_keras_mask", None) for t in tree.flatten(inputs) if isinstance(t, KerasTensor)]
         if (self.supports_masking or _overrides(self, "compute_mask")) and any(m is not None for m in in_masks):
@@ -642,14 +662,13 @@ def _shape_of(value):
 
 
 def _specs_from_shapes(shapes, dtype):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
-        return KerasTensor(shapes, dtype)
-    if isinstance(shapes, list) and shapes and all(isinstance(s, (tuple, list)) for s in shapes):
-        return [_specs_from_shapes(tuple(s), dtype) for s in shapes]
-    if isinstance(shapes, dict):
-        return {k: _specs_from_shapes(tuple(v), dtype) for k, v in shapes.items()}
-    if isinstance(shapes, list):
+    """KerasTensors for a shape or a (nested) list / tuple / dict of shapes."""
+    if isinstance(shapes, (tuple, list)) and all(d is None or isinstance(d, int) for d in shapes):
         return KerasTensor(tuple(shapes), dtype)
+    if isinstance(shapes, (tuple, list)):
+        return [_specs_from_shapes(s, dtype) for s in shapes]
+    if isinstance(shapes, dict):
+        return {k: _specs_from_shapes(v, dtype) for k, v in shapes.items()}
     raise ValueError(f"compute_output_shape returned an unexpected value: {shapes!r}")
 
 

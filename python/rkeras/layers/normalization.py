@@ -55,14 +55,17 @@ class _ScaleCenter(Layer):
 class BatchNormalization(_ScaleCenter):
     """Normalizes with the batch statistics in training (and folds them into the moving mean and
     variance: `moving = moving·momentum + batch·(1 − momentum)`, biased variance), with the moving
-    statistics otherwise. A layer with `trainable=False` runs in inference mode, even in `fit`."""
+    statistics otherwise. A layer with `trainable=False` runs in inference mode, even in `fit`.
+
+    `renorm=True` is batch renormalization (Ioffe 2017) as Keras does it: in training the batch
+    normalization is corrected by r = σ_B/σ_R and d = (μ_B − μ_R)/σ_R (clipped by
+    `renorm_clipping`, no gradient) against renorm moving statistics (`renorm_momentum`), and
+    the inference statistics are kept as a moving standard deviation."""
 
     supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
-        if renorm:
-            raise ValueError("BatchNormalization: batch renormalization (`renorm=True`) is not supported by rkeras.")
         if isinstance(axis, (list, tuple)):
             if len(axis) != 1:
                 raise ValueError(f"BatchNormalization: `axis` must be a single integer. Received: axis={axis!r}")
@@ -72,52 +75,115 @@ class BatchNormalization(_ScaleCenter):
         self.epsilon = float(epsilon)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        # One device: synchronized statistics are the batch statistics.
         self.synchronized = bool(synchronized)
+        self.renorm = bool(renorm)
+        if self.renorm:
+            renorm_clipping = dict(renorm_clipping or {})
+            keys = ["rmax", "rmin", "dmax"]
+            if set(renorm_clipping) - set(keys):
+                raise ValueError(f"Received invalid keys for `renorm_clipping` argument: {renorm_clipping}. Supported values: {keys}.")
+            rmax, rmin, dmax = (renorm_clipping.get(k) for k in keys)
+            if rmax is not None and rmin is not None and rmax < rmin:
+                raise ValueError(f"rmax should be greater than rmin in the `renorm_clipping` argument. Received: rmax={rmax}, rmin={rmin}.")
+            if dmax is not None and dmax < 0:
+                raise ValueError(f"dmax should be non-negative in the `renorm_clipping` argument. Received: dmax={dmax}.")
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = renorm_momentum
 
     def build(self, input_shape):
         axis = _axis_index(self.axis, len(input_shape), self.name)
         channels = input_shape[axis]
         if channels is None:
             raise ValueError(f"Layer {self.name!r}: axis {self.axis} of the input should be defined. Found None in input shape {tuple(input_shape)}.")
-        self._add_gamma_beta((channels,))
-        self.moving_mean = self.add_weight(name="moving_mean", shape=(channels,), initializer=self.moving_mean_initializer, trainable=False)
-        self.moving_variance = self.add_weight(name="moving_variance", shape=(channels,), initializer=self.moving_variance_initializer, trainable=False)
+        shape = (channels,)
+        self._add_gamma_beta(shape)
+        self.moving_mean = self.add_weight(name="moving_mean", shape=shape, initializer=self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=shape, initializer=self.moving_variance_initializer, trainable=False)
+        if self.renorm:
+            variance_init = self.moving_variance_initializer
+
+            def stddev_init(shape, dtype=None):
+                return ops.sqrt(variance_init(shape, dtype=dtype))
+
+            self.moving_stddev = self.add_weight(name="moving_stddev", shape=shape, initializer=stddev_init, trainable=False)
+            self.renorm_mean = self.add_weight(name="renorm_mean", shape=shape, initializer=self.moving_mean_initializer, trainable=False)
+            self.renorm_stddev = self.add_weight(name="renorm_stddev", shape=shape, initializer=stddev_init, trainable=False)
         self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: channels})
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
+        if mask is not None and len(mask.shape) != len(inputs.shape) - 1:
+            raise ValueError(f"The mask provided should be one dimension less than the inputs. Received: mask.shape={tuple(mask.shape)}, inputs.shape={tuple(inputs.shape)}")
         if inputs.dtype != self.compute_dtype:
             inputs = ops.cast(inputs, self.compute_dtype)
         axis = self.axis % len(inputs.shape)
-        if training and self.trainable:
-            if mask is None:
-                outputs, mean, variance = _nn.batch_norm_training(inputs, self.gamma, self.beta, axis, self.epsilon)
-            else:
-                mean, variance = self._masked_moments(inputs, mask, axis)
-                outputs = _nn.batch_normalization(inputs, mean, variance, axis, self.beta, self.gamma, self.epsilon)
-            m = self.momentum
-            self.moving_mean.assign(self.moving_mean * m + ops.stop_gradient(mean) * (1.0 - m))
-            self.moving_variance.assign(self.moving_variance * m + ops.stop_gradient(variance) * (1.0 - m))
-            return outputs
-        return _nn.batch_normalization(inputs, self.moving_mean, self.moving_variance, axis, self.beta, self.gamma, self.epsilon)
+        if not (training and self.trainable):
+            return _nn.batch_normalization(inputs, self.moving_mean, self.moving_variance, axis, self.beta, self.gamma, self.epsilon)
+        if self.renorm:
+            return self._renorm_training(inputs, mask, axis)
+        if mask is None:
+            outputs, mean, variance = _nn.batch_norm_training(inputs, self.gamma, self.beta, axis, self.epsilon)
+        else:
+            mean, variance = self._masked_moments(inputs, mask, axis)
+            outputs = _nn.batch_normalization(inputs, mean, variance, axis, self.beta, self.gamma, self.epsilon)
+        self._fold(self.moving_mean, mean, self.momentum)
+        self._fold(self.moving_variance, variance, self.momentum)
+        return outputs
+
+    @staticmethod
+    def _fold(variable, value, momentum):
+        variable.assign(variable * momentum + ops.stop_gradient(value) * (1.0 - momentum))
+
+    def _renorm_training(self, inputs, mask, axis):
+        if mask is None:
+            mean, variance = _nn.moments(inputs, tuple(i for i in range(len(inputs.shape)) if i != axis))
+        else:
+            mean, variance = self._masked_moments(inputs, mask, axis)
+        stddev = ops.sqrt(variance + self.epsilon)
+        renorm_stddev = ops.maximum(self.renorm_stddev, self.epsilon ** 0.5)
+        r = ops.stop_gradient(stddev / renorm_stddev)
+        d = ops.stop_gradient((mean - self.renorm_mean) / renorm_stddev)
+        clipping = self.renorm_clipping
+        if clipping.get("rmin") is not None:
+            r = ops.maximum(r, clipping["rmin"])
+        if clipping.get("rmax") is not None:
+            r = ops.minimum(r, clipping["rmax"])
+        if clipping.get("dmax") is not None:
+            d = ops.clip(d, -clipping["dmax"], clipping["dmax"])
+        # (x̂·r + d)·γ + β = x̂·(r·γ) + (d·γ + β)
+        gamma = r if self.gamma is None else r * self.gamma
+        beta = d if self.gamma is None else d * self.gamma
+        if self.beta is not None:
+            beta = beta + self.beta
+        outputs = _nn.batch_normalization(inputs, mean, variance, axis, beta, gamma, self.epsilon)
+        self._fold(self.renorm_mean, mean, self.renorm_momentum)
+        self._fold(self.renorm_stddev, stddev, self.renorm_momentum)
+        self._fold(self.moving_mean, mean, self.momentum)
+        self._fold(self.moving_stddev, stddev, self.momentum)
+        # The inference variance follows the moving stddev (ReLU against rounding below zero).
+        self.moving_variance.assign(ops.relu(self.moving_stddev * self.moving_stddev - self.epsilon))
+        return outputs
 
     @staticmethod
     def _masked_moments(inputs, mask, axis):
-        """Moments over the unmasked positions only (as Keras)."""
+        """Moments over the unmasked positions only (as Keras, counts offset by 1e-7)."""
         weights = ops.cast(mask, inputs.dtype)
         while len(weights.shape) < len(inputs.shape):
             weights = ops.expand_dims(weights, -1)
         weights = ops.broadcast_to(weights, tuple(inputs.shape))
         axes = tuple(i for i in range(len(inputs.shape)) if i != axis)
-        count = ops.maximum(ops.sum(weights, axis=axes), 1e-12)
+        count = ops.sum(weights, axis=axes) + 1e-7
         mean = ops.sum(inputs * weights, axis=axes) / count
         shape = [1] * len(inputs.shape)
         shape[axis] = inputs.shape[axis]
-        centered = inputs - ops.reshape(mean, tuple(shape))
-        variance = ops.sum(centered * centered * weights, axis=axes) / count
+        centered = (inputs - ops.reshape(mean, tuple(shape))) * weights
+        variance = ops.sum(centered * centered, axis=axes) / count
         return mean, variance
 
     def compute_output_shape(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise ValueError(f"Axis {self.axis} is out of bounds for input shape {tuple(input_shape)}. Received: axis={self.axis}")
         return input_shape
 
     def get_config(self):
@@ -130,20 +196,12 @@ class BatchNormalization(_ScaleCenter):
                 "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
                 "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
                 "synchronized": self.synchronized,
-                "renorm": False,
-                "renorm_clipping": None,
-                "renorm_momentum": 0.99,
+                "renorm": self.renorm,
+                "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if config.get("renorm") is False:
-            config.pop("renorm_clipping", None)
-            config.pop("renorm_momentum", None)
-        return super().from_config(config)
 
 
 class LayerNormalization(_ScaleCenter):
@@ -165,8 +223,10 @@ class LayerNormalization(_ScaleCenter):
         return sorted(_axis_index(a, rank, self.name) for a in axes)
 
     def build(self, input_shape):
-        axes = self._axes(len(input_shape))
-        shape = tuple(input_shape[a] for a in axes)
+        self._axes(len(input_shape))  # validates
+        # As Keras: `axis` becomes a sorted list, which also orders the weights' dimensions.
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        shape = tuple(input_shape[a] for a in self.axis)
         if any(d is None for d in shape):
             raise ValueError(f"Layer {self.name!r}: the normalized axes {self.axis} of the input must be defined. Received input shape {tuple(input_shape)}.")
         if self.rms_scaling:
@@ -199,6 +259,9 @@ class LayerNormalization(_ScaleCenter):
         return outputs
 
     def compute_output_shape(self, input_shape):
+        for a in self.axis if isinstance(self.axis, list) else [self.axis]:
+            if not -len(input_shape) <= a < len(input_shape):
+                raise ValueError(f"Axis {a} is out of bounds for input shape {tuple(input_shape)}. Received: axis={self.axis}")
         return input_shape
 
     def get_config(self):
@@ -209,14 +272,15 @@ class LayerNormalization(_ScaleCenter):
 
 class GroupNormalization(_ScaleCenter):
     """Splits the channels (`axis`) into `groups` and normalizes each group of each sample over
-    its channels and all other non-batch axes; gamma/beta per channel."""
+    its channels and all other non-batch axes; gamma/beta per channel. `groups=-1` is one group
+    per channel (instance normalization)."""
 
     supports_masking = True
 
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
-        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
-            raise ValueError(f"GroupNormalization: `groups` must be a positive integer. Received: groups={groups!r}")
+        if isinstance(groups, bool) or not isinstance(groups, int) or (groups <= 0 and groups != -1):
+            raise ValueError(f"Received an invalid value for argument `groups`, expected a positive integer (or `-1` for instance normalization). Received: groups={groups!r}")
         self.groups = groups
         self.axis = int(axis)
         self.epsilon = float(epsilon)
@@ -226,6 +290,8 @@ class GroupNormalization(_ScaleCenter):
         channels = input_shape[axis]
         if channels is None:
             raise ValueError(f"Layer {self.name!r}: axis {self.axis} of the input tensor should have a defined dimension but the layer received an input with shape {tuple(input_shape)}.")
+        if self.groups == -1:
+            self.groups = channels  # instance normalization
         if self.groups > channels:
             raise ValueError(f"Number of groups ({self.groups}) cannot be more than the number of channels ({channels}).")
         if channels % self.groups:

@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 
+def _check_rank(layer, input_shape):
+    if len(input_shape) != layer.rank + 2:
+        raise ValueError(f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected ndim={layer.rank + 2}, found ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}")
+
+
 class _Pooling(Layer):
     rank = None
     mode = None
@@ -55,6 +60,7 @@ class _Pooling(Layer):
         return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
 
     def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape)
         last = self.data_format == "channels_last"
         spatial = input_shape[1:-1] if last else input_shape[2:]
         out = []
@@ -97,13 +103,22 @@ class MaxPooling3D(_Pooling):
 class AveragePooling1D(_Pooling):
     rank, mode = 1, "average"
 
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
 
 class AveragePooling2D(_Pooling):
     rank, mode = 2, "average"
 
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
 
 class AveragePooling3D(_Pooling):
     rank, mode = 3, "average"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class _GlobalPooling(Layer):
@@ -124,6 +139,7 @@ class _GlobalPooling(Layer):
         return getattr(ops, self.reduce)(inputs, axis=self._axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape)
         axes = self._axes()
         if self.keepdims:
             return tuple(1 if i in axes else d for i, d in enumerate(input_shape))
@@ -140,12 +156,14 @@ class GlobalAveragePooling1D(_GlobalPooling):
     supports_masking = True
 
     def call(self, inputs, mask=None):
-        if mask is None or self.data_format != "channels_last":
+        if mask is None:
             return super().call(inputs)
-        # As Keras: the average over the unmasked steps only.
-        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        total = ops.sum(inputs * weights, axis=1, keepdims=self.keepdims)
-        return total / ops.sum(weights, axis=1, keepdims=self.keepdims)
+        # As Keras: the average over the unmasked steps only (masked values, even inf, ignored).
+        last = self.data_format == "channels_last"
+        keep = ops.expand_dims(ops.cast(mask, "bool"), 2 if last else 1)
+        axis = 1 if last else 2
+        total = ops.sum(ops.where(keep, inputs, 0.0), axis=axis, keepdims=self.keepdims)
+        return total / ops.sum(ops.cast(keep, inputs.dtype), axis=axis, keepdims=self.keepdims)
 
     def compute_mask(self, inputs, mask=None):
         return None

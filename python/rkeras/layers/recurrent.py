@@ -7,8 +7,11 @@ A built-in cell with built-in activations runs a whole sequence as one Rust call
 step, and backward-through-time as one node); a single cell step is the same call on one
 timestep. Any other cell (for instance one written in Python) runs the Python loop over time.
 
-Dropout: as Keras, one input mask and one recurrent mask per sequence. The fused kernel shares
-the recurrent mask across the gates (Keras draws one per gate when recurrent_dropout is set).
+Dropout: as Keras, masks are drawn once per sequence (rates clipped to [0, 1], applied for
+0 < rate < 1). One known difference: with `recurrent_dropout > 0` Keras switches to its
+per-gate implementation and draws a separate input and recurrent mask for every gate, while the
+fused kernel here shares one input and one recurrent mask across the gates (the same expected
+rate, a different correlation between gates).
 """
 
 from rkeras import activations, constraints, initializers, ops, random, regularizers, tree
@@ -30,9 +33,15 @@ def _activation_name(fn):
 
 
 def _rate(value, name, layer):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    """A dropout rate, clipped to [0, 1] as Keras does (a rate of 1 then disables dropout)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise ValueError(f"{layer}: `{name}` must be a float between 0 and 1. Received: {name}={value!r}")
-    return float(value)
+    return min(1.0, max(0.0, float(value)))
+
+
+def _active(rate):
+    # As Keras: dropout applies only for 0 < rate < 1.
+    return 0.0 < rate < 1.0
 
 
 class _Cell(Layer):
@@ -102,19 +111,39 @@ class _Cell(Layer):
         final = [y[:, steps]] + ([y[:, steps + 1]] if self.kind == "lstm" else [])
         return y[:, :steps], final
 
+    # Dropout masks, as Keras's DropoutRNNCell: drawn on first use and kept (the same for every
+    # timestep) until reset; RNN resets them around each sequence.
+    def get_dropout_mask(self, step_input):
+        if getattr(self, "_dropout_mask", None) is None and self.dropout > 0:
+            self._dropout_mask = random.dropout(ops.ones_like(step_input), self.dropout, seed=self.seed_generator)
+        return getattr(self, "_dropout_mask", None)
+
+    def get_recurrent_dropout_mask(self, step_input):
+        if getattr(self, "_recurrent_dropout_mask", None) is None and self.recurrent_dropout > 0:
+            self._recurrent_dropout_mask = random.dropout(ops.ones_like(step_input), self.recurrent_dropout, seed=self.seed_generator)
+        return getattr(self, "_recurrent_dropout_mask", None)
+
+    def reset_dropout_mask(self):
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self):
+        self._recurrent_dropout_mask = None
+
     def call(self, inputs, states, training=False):
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
-        if training and self.dropout > 0:
-            inputs = inputs * random.dropout(ops.ones_like(inputs), self.dropout, seed=self.seed_generator)
+        nested = isinstance(states, (list, tuple))
+        states = list(states) if nested else [states]
+        if training and _active(self.dropout):
+            inputs = inputs * self.get_dropout_mask(inputs)
         rec_mask = None
-        if training and self.recurrent_dropout > 0:
-            rec_mask = random.dropout(ops.ones_like(states[0]), self.recurrent_dropout, seed=self.seed_generator)
+        if training and _active(self.recurrent_dropout):
+            rec_mask = self.get_recurrent_dropout_mask(states[0])
         if self.fused_activations() is None:
             h, new_states = self._step_with_ops(inputs, states, rec_mask)
         else:
             outputs, new_states = self.run_sequence(ops.expand_dims(inputs, 1), states, recurrent_mask=rec_mask)
             h = outputs[:, 0]
-        return h, (new_states if self.kind == "lstm" else new_states[0])
+        # As Keras: the states come back as a list when they went in as one.
+        return h, (new_states if nested or self.kind == "lstm" else new_states[0])
 
     def _step_with_ops(self, x, states, rec_mask):
         """One step composed of ops (any activation): the cell's equations, as Keras writes them."""
@@ -300,6 +329,13 @@ def _initial_state(cell, batch_size):
     return [ops.zeros((batch_size, s)) for s in _flat_sizes(cell.state_size)]
 
 
+def _reset_dropout_masks(cells):
+    for cell in cells:
+        for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            if hasattr(cell, reset):
+                getattr(cell, reset)()
+
+
 def _call_cell(cell, inputs, states, training):
     """One step of any cell: (output, list of new states)."""
     import inspect
@@ -339,11 +375,27 @@ class RNN(Layer):
     def build(self, sequences_shape, initial_state_shape=None, **kwargs):
         if len(sequences_shape) < 3:
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected ndim=3, found ndim={len(sequences_shape)}. Full shape received: {tuple(sequences_shape)}")
+        if self.stateful and sequences_shape[0] is None:
+            raise ValueError(f"When using `stateful=True` in a RNN, the batch size must be static. Found dynamic batch size: sequence.shape={tuple(sequences_shape)}")
         if isinstance(self.cell, Layer) and not self.cell.built:
             with name_scope(self.name):
                 self.cell.build((sequences_shape[0],) + tuple(sequences_shape[2:]))
             self.cell.built = True
         self.built = True
+
+    def _nest_states(self, flat):
+        """The final states as Keras returns them: one entry per state, and for stacked cells one
+        entry per cell (a list of its states; a bare tensor for a user cell with an integer
+        `state_size` and no `get_initial_state`)."""
+        if not isinstance(self.cell, StackedRNNCells):
+            return list(flat)
+        nested, i = [], 0
+        for cell in self.cell.cells:
+            n = len(_flat_sizes(cell.state_size))
+            bare = isinstance(cell.state_size, int) and not hasattr(cell, "get_initial_state")
+            nested.append(flat[i] if bare else list(flat[i:i + n]))
+            i += n
+        return nested
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None, **kwargs):
         out_size = getattr(self.cell, "output_size", None) or _flat_sizes(self.cell.state_size)[0]
@@ -352,14 +404,13 @@ class RNN(Layer):
         if not self.return_state:
             return output
         sizes = [s for state in _flat_sizes(self.cell.state_size) for s in _flat_sizes(state)]
-        return [output] + [(batch, s) for s in sizes]
+        return [output] + self._nest_states([(batch, s) for s in sizes])
 
     def compute_mask(self, inputs, mask=None):
         mask = mask[0] if isinstance(mask, (list, tuple)) else mask
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            sizes = [s for state in _flat_sizes(self.cell.state_size) for s in _flat_sizes(state)]
-            return [output_mask] + [None] * len(sizes)
+            return [output_mask] + [None] * len(_flat_sizes(self.cell.state_size))
         return output_mask
 
     def get_initial_state(self, batch_size):
@@ -396,6 +447,9 @@ class RNN(Layer):
             else:
                 initial_state = self.get_initial_state(batch)
         initial_state = [ops.cast(ops.convert_to_tensor(s), self.compute_dtype) for s in tree.flatten(initial_state)]
+        expected = sum(len(_flat_sizes(s)) for s in _flat_sizes(self.cell.state_size))
+        if len(initial_state) != expected:
+            raise ValueError(f"Layer {self.name!r} expects {expected} initial state tensor(s) (its cell's state_size is {self.cell.state_size}), received {len(initial_state)}.")
 
         if self._fusable():
             outputs, states = self._fused(sequences, initial_state, mask, training)
@@ -409,17 +463,17 @@ class RNN(Layer):
                 variable.assign(ops.stop_gradient(value))
         output = outputs if self.return_sequences else last
         if self.return_state:
-            return [output] + list(states)
+            return [output] + self._nest_states(states)
         return output
 
     def _fused(self, sequences, initial_state, mask, training):
         cell = self.cell
         x = sequences
-        if training and cell.dropout > 0:
+        if training and _active(cell.dropout):
             keep = random.dropout(ops.ones((x.shape[0], x.shape[2]), dtype=str(x.dtype)), cell.dropout, seed=cell.seed_generator)
             x = x * ops.expand_dims(keep, 1)
         rec_mask = None
-        if training and cell.recurrent_dropout > 0:
+        if training and _active(cell.recurrent_dropout):
             rec_mask = random.dropout(ops.ones((x.shape[0], cell.units), dtype=str(x.dtype)), cell.recurrent_dropout, seed=cell.seed_generator)
         return cell.run_sequence(x, initial_state, mask, rec_mask, self.go_backwards, self.zero_output_for_mask)
 
@@ -437,6 +491,8 @@ class RNN(Layer):
                 i += n
         else:
             states = initial_state
+        cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+        _reset_dropout_masks(cells)
         outputs = []
         for t in order:
             output, new_states = _call_cell(self.cell, sequences[:, t], states, training)
@@ -451,6 +507,7 @@ class RNN(Layer):
                 new_states = tree.map_structure(lambda new, old: new * keep + old * (1 - keep), new_states, states)
             states = new_states
             outputs.append(output)
+        _reset_dropout_masks(cells)
         return ops.stack(outputs, axis=1), list(tree.flatten(states))
 
     def get_config(self):
@@ -479,17 +536,24 @@ class RNN(Layer):
 
 class _RecurrentLayer(RNN):
     """SimpleRNN / LSTM / GRU: an RNN over their own cell, with the cell's arguments flattened
-    into the layer's (as Keras)."""
+    into the layer's (as Keras, in Keras's positional order)."""
 
     cell_class = None
 
-    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
-        base = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer") if k in kwargs}
+    def _setup(self, units, arguments, return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs):
+        """`arguments`: the subclass's own arguments (its `locals()`); the cell's go to the cell."""
+        import inspect
+
+        names = [p for p in inspect.signature(self.cell_class.__init__).parameters if p not in ("self", "units", "kwargs")]
+        cell_args = {name: arguments[name] for name in names if name in arguments}
         kwargs.pop("input_length", None)
-        kwargs.pop("time_major", None)
-        kwargs.pop("use_cudnn", None)
-        cell = self.cell_class(units, dtype=base.get("dtype"), name=self.cell_name, **kwargs)
-        super().__init__(cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards, stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask, **base)
+        if kwargs.pop("time_major", False):
+            # A Keras 2 argument; `False` (in old configs) is the only layout there is.
+            raise ValueError(f"{type(self).__name__}: `time_major=True` is not supported by Keras 3 layers; pass (batch, timesteps, features) inputs.")
+        if "implementation" in kwargs:  # Keras's LSTM/GRU kernel choice; one implementation here.
+            cell_args["implementation"] = kwargs.pop("implementation")
+        cell = self.cell_class(units, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True), name=self.cell_name, **cell_args)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards, stateful=stateful, unroll=unroll, activity_regularizer=activity_regularizer, **kwargs)
         self.input_spec = InputSpec(ndim=3)
 
     def __getattr__(self, name):
@@ -504,6 +568,7 @@ class _RecurrentLayer(RNN):
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
         config.update(cell_config)
+        config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
         return config
 
     @classmethod
@@ -514,10 +579,26 @@ class _RecurrentLayer(RNN):
 _CELL_ATTRIBUTES = {"units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "unit_forget_bias", "reset_after", "seed", "kernel", "recurrent_kernel", "bias"}
 
 
+def _check_use_cudnn(use_cudnn):
+    # Only validated (as Keras): the CPU kernels are the one implementation.
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(f"Invalid valid received for argument `use_cudnn`. Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn}")
+
+
 class SimpleRNN(_RecurrentLayer):
     """Fully connected RNN: h_t = activation(x_t·W + b + h_{t-1}·U)."""
 
     cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+        # Keras's SimpleRNN accepts `activity_regularizer` but never applies it (its config says
+        # None); LSTM and GRU apply theirs.
+        self._setup(units, locals(), return_sequences, return_state, go_backwards, stateful, unroll, None, kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("seed")  # Keras's SimpleRNN config has no seed (its cell's has).
+        return config
 
 
 class LSTM(_RecurrentLayer):
@@ -525,8 +606,18 @@ class LSTM(_RecurrentLayer):
 
     cell_class, cell_name = LSTMCell, "lstm_cell"
 
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True, kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
+        _check_use_cudnn(use_cudnn)
+        self._setup(units, locals(), return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs)
+        self.use_cudnn = use_cudnn
+
 
 class GRU(_RecurrentLayer):
     """Gated recurrent unit; gates z, r, h; `reset_after=True` (default) as Keras 3 / cuDNN."""
 
     cell_class, cell_name = GRUCell, "gru_cell"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True, kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
+        _check_use_cudnn(use_cudnn)
+        self._setup(units, locals(), return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs)
+        self.use_cudnn = use_cudnn

@@ -84,8 +84,8 @@ class _SpatialDropout(Dropout):
         return inputs
 
     def get_config(self):
-        config = {"rate": self.rate, "seed": self.seed, "name": self.name, "data_format": self.data_format, "trainable": self.trainable, "dtype": Layer.get_config(self)["dtype"]}
-        return config
+        # Keras's keys exactly: no `trainable`, and `dtype` as the dtype's name.
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype, "data_format": self.data_format}
 
 
 class SpatialDropout1D(_SpatialDropout):
@@ -116,8 +116,8 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
-            raise ValueError(f"Invalid value received for argument `stddev`. Expected a float value >= 0. Received: stddev={stddev!r}")
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not 0 <= stddev <= 1:
+            raise ValueError(f"Invalid value received for argument `stddev`. Expected a float value between 0 and 1. Received: stddev={stddev!r}")
         self.stddev = float(stddev)
         self.seed = seed
         self.seed_generator = random.SeedGenerator(seed) if self.stddev > 0 else None

@@ -1,6 +1,8 @@
 """Sequence layers: Embedding (`mask_zero`), Masking, and the wrappers TimeDistributed and
 Bidirectional, under Keras 3's names, arguments and weight layouts."""
 
+import warnings
+
 import numpy as np
 
 from rkeras import constraints, initializers, ops, regularizers
@@ -16,7 +18,8 @@ class Embedding(Layer):
     `mask_zero=True`, id 0 is padding: the output mask is `ids != 0`."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
-        kwargs.pop("input_length", None)  # Keras 2 argument, no longer needed.
+        if kwargs.pop("input_length", None) is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
         if lora_rank is not None:
             raise ValueError("Embedding: LoRA (`lora_rank`) is not supported by rkeras.")
         if quantization_config is not None:
@@ -30,14 +33,16 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.autocast = False
-        self._initial_weights = weights
+        if weights is not None:
+            # As Keras: built at once with the given matrix (a bare array or a one-item list).
+            self.build()
+            self.set_weights(weights if isinstance(weights, list) and len(weights) == 1 else [weights])
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         self.embeddings = self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer, regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
         self.built = True
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
 
     def call(self, inputs):
         ids = ops.convert_to_tensor(inputs)
@@ -120,31 +125,56 @@ class _Wrapper(Layer):
 
 
 class TimeDistributed(_Wrapper):
-    """Applies `layer` to every timestep: (batch, time, ...) → layer on (batch·time, ...)."""
+    """Applies `layer` to every timestep: (batch, time, ...) → layer on (batch·time, ...) in one
+    call. When the layer's output depends on the whole batch (a BatchNormalization in training),
+    it runs once per timestep as in Keras, so each step is normalized with its own statistics."""
 
     def __init__(self, layer, **kwargs):
         super().__init__(layer, **kwargs)
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=3)
 
+    def _child_shape(self, input_shape):
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 3:
+            raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at least 3 dimensions, received: {input_shape}")
+        return (input_shape[0],) + tuple(input_shape[2:])
+
     def build(self, input_shape):
-        if len(input_shape) < 3:
-            raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at least 3 dimensions, received: {tuple(input_shape)}")
+        child = self._child_shape(input_shape)
         if not self.layer.built:
             with name_scope(self.name):
-                self.layer.build((None,) + tuple(input_shape[2:]))
+                self.layer.build(child)
             self.layer.built = True
         self.built = True
 
+    def _per_step(self, training):
+        from rkeras.layers.normalization import BatchNormalization
+
+        return bool(training) and any(isinstance(sub, BatchNormalization) and sub.trainable for sub in self.layer._flatten_layers())
+
     def call(self, inputs, training=None, mask=None):
         batch, steps = inputs.shape[0], inputs.shape[1]
+        if mask is not None:
+            if len(mask.shape) < 2:
+                raise ValueError(f"The `mask` passed to the `TimeDistributed` layer must be at least 2D (e.g., `(batch_size, timesteps)`), but it has {len(mask.shape)} dimension(s) with shape {tuple(mask.shape)}.")
+            if tuple(mask.shape[:2]) != (batch, steps):
+                raise ValueError(f"The `mask` passed to the `TimeDistributed` layer has a shape {tuple(mask.shape)} that is incompatible with the input shape {tuple(inputs.shape)}. The first two dimensions of the mask (batch size and timesteps) must match the input's first two dimensions. Expected mask shape prefix: ({batch}, {steps}).")
+        # The layer gets the mask of its own timestep(s) if its call takes one (Layer.__call__ drops it otherwise).
+        if self._per_step(training):
+            outputs = [self.layer(inputs[:, t], training=training, mask=None if mask is None else mask[:, t]) for t in range(steps)]
+            return ops.stack(outputs, axis=1)
+        flat_mask = None if mask is None else ops.reshape(mask, (batch * steps,) + tuple(mask.shape[2:]))
         flat = ops.reshape(inputs, (batch * steps,) + tuple(inputs.shape[2:]))
-        outputs = self.layer(flat, training=training)
+        outputs = self.layer(flat, training=training, mask=flat_mask)
         return ops.reshape(outputs, (batch, steps) + tuple(outputs.shape[1:]))
 
     def compute_output_shape(self, input_shape):
-        inner = self.layer.compute_output_shape((input_shape[0],) + tuple(input_shape[2:]))
-        return (input_shape[0], input_shape[1]) + tuple(inner[1:])
+        inner = self.layer.compute_output_shape(self._child_shape(input_shape))
+        return (inner[0], input_shape[1]) + tuple(inner[1:])
+
+
+def _removeprefix(name, prefix):
+    return name[len(prefix):] if name.startswith(prefix) else name
 
 
 class Bidirectional(_Wrapper):
@@ -152,22 +182,33 @@ class Bidirectional(_Wrapper):
     (`merge_mode`: "concat" (default), "sum", "mul", "ave" or None for a list)."""
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if backward_layer is not None and not isinstance(backward_layer, Layer):
+            raise ValueError(f"`backward_layer` need to be a `keras.layers.Layer` instance. Received: {backward_layer}")
         super().__init__(layer, **kwargs)
         if merge_mode not in ("sum", "mul", "ave", "concat", None):
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of {{'sum', 'mul', 'ave', 'concat', None}}")
+        for sub in (layer, backward_layer):
+            if sub is not None and not all(hasattr(sub, a) for a in ("go_backwards", "return_sequences", "return_state", "stateful")):
+                raise ValueError(f"`Bidirectional` wraps a recurrent layer (an `RNN`, `LSTM`, `GRU`, ...). Received: {sub}")
+        # Fresh copies from the config (no state carried over), named as Keras names them.
         config = layer.get_config()
-        self.forward_layer = type(layer).from_config({**config, "name": "forward_" + layer.name})
+        self.forward_layer = type(layer).from_config({**config, "name": "forward_" + _removeprefix(layer.name, "forward_")})
         if backward_layer is None:
-            self.backward_layer = type(layer).from_config({**config, "name": "backward_" + layer.name, "go_backwards": not config.get("go_backwards", False)})
+            self.backward_layer = type(layer).from_config({**config, "name": "backward_" + _removeprefix(layer.name, "backward_"), "go_backwards": True})
         else:
-            if backward_layer.return_sequences != layer.return_sequences or backward_layer.return_state != layer.return_state:
-                raise ValueError("Forward layer and backward layer should have the same `return_sequences` and `return_state`.")
             self.backward_layer = backward_layer
+        if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
+            raise ValueError(f"Forward layer and backward layer should have different `go_backwards` value. Received: forward_layer.go_backwards {self.forward_layer.go_backwards}, backward_layer.go_backwards={self.backward_layer.go_backwards}")
+        for a in ("stateful", "return_sequences", "return_state"):
+            fw, bw = getattr(self.forward_layer, a), getattr(self.backward_layer, a)
+            if fw != bw:
+                raise ValueError(f'Forward layer and backward layer are expected to have the same value for attribute "{a}", got "{fw}" for forward layer and "{bw}" for backward layer')
         for sub in (self.forward_layer, self.backward_layer):
             if hasattr(sub, "zero_output_for_mask"):
                 # As Keras: masked steps output zeros when whole sequences are returned.
                 sub.zero_output_for_mask = sub.return_sequences
         self.merge_mode = merge_mode
+        self.stateful = layer.stateful
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.supports_masking = True

@@ -1,5 +1,5 @@
 """Spatial reshaping layers: ZeroPadding1D/2D/3D, Cropping1D/2D/3D and UpSampling1D/2D/3D
-(nearest, and bilinear for 2-D), under Keras 3's names and arguments."""
+(nearest, and for 2-D bilinear, bicubic, lanczos3 and lanczos5), under Keras 3's names and arguments."""
 
 import numpy as np
 
@@ -149,6 +149,28 @@ class Cropping3D(_Cropping):
         super().__init__(cropping, data_format, **kwargs)
 
 
+def _keys_cubic(d):
+    """Keys' cubic convolution kernel with a = -0.5."""
+    near = ((1.5 * d - 2.5) * d) * d + 1.0
+    far = ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0
+    return np.where(d < 1.0, near, np.where(d < 2.0, far, 0.0))
+
+
+def _lanczos(radius, d):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = radius * np.sin(np.pi * d) * np.sin(np.pi * d / radius) / (np.pi * np.pi * d * d)
+    return np.where(d > radius, 0.0, np.where(d > 1e-3, value, 1.0))
+
+
+# interpolation -> (kernel radius, kernel weight as a function of the distance in input pixels)
+_RESIZE_KERNELS = {
+    "bilinear": (1, lambda d: np.maximum(0.0, 1.0 - d)),
+    "bicubic": (2, _keys_cubic),
+    "lanczos3": (3, lambda d: _lanczos(3.0, d)),
+    "lanczos5": (5, lambda d: _lanczos(5.0, d)),
+}
+
+
 class _UpSampling(Layer):
     rank = None
 
@@ -157,7 +179,7 @@ class _UpSampling(Layer):
         self.size = _nn.normalize_tuple(size, self.rank, "size")
         self.data_format = _nn.normalize_data_format(data_format)
         self.interpolation = str(interpolation).lower()
-        allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        allowed = ("nearest",) + (tuple(_RESIZE_KERNELS) if self.rank == 2 else ())
         if self.interpolation not in allowed:
             raise ValueError(f"{type(self).__name__}: `interpolation` must be one of {allowed}. Received: interpolation={interpolation!r}")
         self.input_spec = InputSpec(ndim=self.rank + 2)
@@ -165,8 +187,8 @@ class _UpSampling(Layer):
     def call(self, inputs):
         outputs = inputs
         for axis, factor in zip(_spatial_axes(self.rank, self.data_format), self.size):
-            if self.interpolation == "bilinear":
-                outputs = _linear_resize(outputs, axis, factor)
+            if self.interpolation != "nearest":
+                outputs = _upsample_axis(outputs, axis, factor, self.interpolation)
             elif factor > 1:
                 outputs = ops.repeat(outputs, factor, axis=axis)
         return outputs
@@ -184,22 +206,27 @@ class _UpSampling(Layer):
         return config
 
 
-def _linear_resize(x, axis, factor):
-    """Linear interpolation along one axis to `factor`× its length, half-pixel centers (as
-    `jax.image.resize`/TF2 `resize(method="bilinear")`): two gathers and a weighted sum."""
+def _upsample_axis(x, axis, factor, interpolation):
+    """`factor`× along one axis with a separable interpolation kernel at half-pixel centers, the
+    weights renormalized where taps fall outside the input: what `jax.image.resize` (Keras-JAX's
+    UpSampling2D) computes when enlarging. A weighted sum of 2·radius gathers."""
     n = x.shape[axis]
     if factor == 1:
         return x
+    radius, kernel = _RESIZE_KERNELS[interpolation]
     centers = (np.arange(n * factor) + 0.5) / factor - 0.5
-    centers = np.clip(centers, 0, n - 1)
-    lo = np.floor(centers).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = (centers - lo).astype(str(x.dtype))
+    taps = np.floor(centers).astype(np.int64)[:, None] + np.arange(1 - radius, radius + 1)[None, :]
+    weights = np.where((taps >= 0) & (taps < n), kernel(np.abs(centers[:, None] - taps)), 0.0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    taps = np.clip(taps, 0, n - 1)
     shape = [1] * len(x.shape)
     shape[axis] = n * factor
-    frac = ops.reshape(ops.convert_to_tensor(frac), tuple(shape))
-    below, above = ops.take(x, lo, axis=axis), ops.take(x, hi, axis=axis)
-    return below + (above - below) * frac
+    out = None
+    for t in range(taps.shape[1]):
+        w = ops.reshape(ops.convert_to_tensor(weights[:, t].astype(str(x.dtype))), tuple(shape))
+        term = ops.take(x, taps[:, t], axis=axis) * w
+        out = term if out is None else out + term
+    return out
 
 
 class UpSampling1D(_UpSampling):

@@ -3,9 +3,9 @@
 An object with `get_config` is written as
 `{"module": "keras.layers", "class_name": "Dense", "config": {...}, "registered_name": None}`,
 using Keras's public module names (not `rkeras.*`) so real Keras can read what we write. Tuples
-become `{"class_name": "__tuple__", "config": {"value": [...]}}`, numpy arrays `__numpy__`, plain
+stay tuples (JSON lists, as Keras 3 writes them), numpy arrays become `__numpy__`, plain
 functions `{"class_name": "function", "config": <name>}`. Reading also accepts the Keras 2
-`{"class_name", "config"}` form and Keras 2 module paths.
+`{"class_name", "config"}` form, its `__tuple__` encoding and Keras 2 module paths.
 """
 
 import contextlib
@@ -150,10 +150,10 @@ def serialize_keras_object(obj):
         return {"class_name": "__slice__", "config": {"start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop), "step": serialize_keras_object(obj.step)}}
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
-    if isinstance(obj, tuple):
-        return {"class_name": "__tuple__", "config": {"value": [serialize_keras_object(v) for v in obj]}}
-    if isinstance(obj, list):
-        return [serialize_keras_object(v) for v in obj]
+    if isinstance(obj, (list, tuple)):
+        # As Keras 3: a tuple stays a tuple (a JSON list); `__tuple__` is only read (Keras 2 files).
+        items = [serialize_keras_object(v) for v in obj]
+        return tuple(items) if isinstance(obj, tuple) else items
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
     if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
