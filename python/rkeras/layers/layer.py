@@ -44,6 +44,9 @@ def _call_context():
 
 # Layers whose `_losses` is not empty (so an outermost call knows whether to clear anything).
 _LAYERS_WITH_LOSSES = weakref.WeakSet()
+# Weights created with a regularizer: while there are none (and no layer holds losses), `losses`
+# is empty without walking the layer tree, which costs more than a small model's train step.
+_REGULARIZED_WEIGHTS = weakref.WeakSet()
 
 
 def current_training():
@@ -293,6 +296,8 @@ class Layer:
         scope = "".join(f"{n}/" for n in getattr(_context, "scopes", ()))
         variable.path = f"{scope}{self.name}/{name or 'variable'}"
         variable.regularizer = regularizers.get(regularizer)
+        if variable.regularizer is not None:
+            _REGULARIZED_WEIGHTS.add(variable)
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
@@ -382,6 +387,8 @@ class Layer:
 
     @property
     def losses(self):
+        if not _LAYERS_WITH_LOSSES and not _REGULARIZED_WEIGHTS:
+            return []
         out = []
         for layer in self._flatten_layers():
             out.extend(layer._losses)
