@@ -10,20 +10,28 @@ use crate::tensor::{Element, Tensor};
 
 const BLOCK: usize = 1 << 14;
 
-/// Fold `map(x[i])` over a contiguous run with 8 independent lanes combined by `step`, so the
-/// compiler can vectorize the loop (a single running accumulator would serialize it). Inline
+/// Independent accumulators of `fold_lanes`: one AVX-512 register of f32.
+const LANES: usize = 16;
+
+/// Fold `map(x[i])` over a contiguous run with `LANES` independent lanes combined by `step`, so
+/// the compiler can vectorize the loop (a single running accumulator would serialize it). Inline
 /// it into a `multiversion!` kernel to get the vector build.
 #[inline(always)]
 pub fn fold_lanes<T: Copy, U: Copy>(x: &[T], init: U, map: impl Fn(T) -> U, step: impl Fn(U, U) -> U) -> U {
-    let mut acc = [init; 8];
-    let chunks = x.chunks_exact(8);
+    let mut acc = [init; LANES];
+    let chunks = x.chunks_exact(LANES);
     let rem = chunks.remainder();
     for c in chunks {
-        for j in 0..8 {
+        for j in 0..LANES {
             acc[j] = step(acc[j], map(c[j]));
         }
     }
-    let mut r = step(step(step(acc[0], acc[4]), step(acc[1], acc[5])), step(step(acc[2], acc[6]), step(acc[3], acc[7])));
+    // Lanes combined in order: a tree of lane pairs here makes LLVM split the loop above into
+    // half-width vectors and shuffles.
+    let mut r = acc[0];
+    for &a in &acc[1..] {
+        r = step(r, a);
+    }
     for &v in rem {
         r = step(r, map(v));
     }
