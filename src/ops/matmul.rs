@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::kernels::gemm::{gemm, Mat, BLOCK_WORK};
 use crate::ops::common::{grad_if, promote_float, sum_to_shape};
 use crate::runtime::par_chunks_mut;
-use crate::tensor::{broadcast_shapes, Float, Layout, Tensor};
+use crate::tensor::{broadcast_shapes, uninit_vec, Float, Layout, Tensor};
 use crate::{shape_err, value_err};
 
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -73,7 +73,7 @@ fn matmul_typed<T: Float>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     };
     let mat_a = |i: usize| Mat { data: da, offset: offset(&la, i), rs: la.strides[nd], cs: la.strides[nd + 1] };
     let mat_b = |i: usize| Mat { data: db, offset: offset(&lb, i), rs: lb.strides[nd], cs: lb.strides[nd + 1] };
-    let mut out = vec![T::zero(); nb * m * n];
+    let mut out = uninit_vec::<T>(nb * m * n);
     let work = m * n * k;
     if nb > 1 && work < BLOCK_WORK && m * n > 0 {
         // Many small products: parallel over groups of batches, each product single-threaded.

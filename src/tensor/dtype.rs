@@ -137,3 +137,14 @@ impl Float for f64 {
     const EXP_MIN: f64 = -708.39;
     const EXP_MAX: f64 = 709.78;
 }
+
+/// `n` floats with unspecified values, for a buffer the caller overwrites completely before
+/// reading it (a gemm output with `accumulate = false`, saved activations written every step):
+/// it skips the memory pass that zeroing `vec![0; n]` costs (measured ~6% of an LSTM step).
+pub fn uninit_vec<T: Float>(n: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    // SAFETY: f32/f64 are plain data (no invalid bit patterns, no drop); every caller writes each
+    // element before any read, which is what makes this sound.
+    unsafe { v.set_len(n) };
+    v
+}

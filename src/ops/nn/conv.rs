@@ -20,7 +20,7 @@ use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::transpose::transposed;
 use crate::ops::common::{grad_if, promote_float, to_float};
 use crate::runtime::{par_chunks_mut, par_ranges};
-use crate::tensor::{Float, Tensor};
+use crate::tensor::{uninit_vec, Float, Tensor};
 use crate::{shape_err, value_err};
 
 /// Strides, dilation, explicit (before, after) zero padding and groups, one entry per spatial dim.
@@ -452,7 +452,8 @@ pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec,
 
 fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activation) -> Vec<T> {
     let (rows, o) = (g.rows(), g.o);
-    let mut out = vec![T::zero(); rows * o];
+    // Every path below writes every element (gemm without accumulation, per group and tile).
+    let mut out = uninit_vec::<T>(rows * o);
     if rows == 0 || o == 0 {
         return out;
     }

@@ -14,7 +14,7 @@ use crate::kernels::softmax::{softmax_grad_row, softmax_row_in_place};
 use crate::multiversion;
 use crate::ops::common::{grad_if, to_float};
 use crate::runtime::{par_chunks_mut, par_ranges};
-use crate::tensor::{Float, Tensor};
+use crate::tensor::{uninit_vec, Float, Tensor};
 use crate::{shape_err, value_err};
 
 /// Activations the epilogue applies; each derivative is a function of the output alone.
@@ -96,7 +96,7 @@ fn forward<T: Float>(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Ac
     let (k, n) = (kernel.shape()[0], kernel.shape()[1]);
     let xd = x.data::<T>()?;
     let m: usize = x.shape()[..x.ndim() - 1].iter().product();
-    let mut out = vec![T::zero(); m * n];
+    let mut out = uninit_vec::<T>(m * n);
     gemm(m, n, k, Mat::row_major(&xd, 0, k), kernel_mat::<T>(kernel)?, &mut out, 0, n, false, true);
     let bias = match bias {
         Some(b) => Some(b.data::<T>()?),
@@ -202,7 +202,7 @@ impl DenseBackward {
         let dz = pre_activation_grad(&gd, &self.output, n, self.activation)?;
         let dz_mat = Mat::row_major(&dz, 0, n);
         let dx = grad_if(needs[0], || {
-            let mut dx = vec![T::zero(); m * k];
+            let mut dx = uninit_vec::<T>(m * k);
             let w = self.kernel.data::<T>()?;
             let wt = transposed(&w, k, n);
             gemm(m, k, n, dz_mat, Mat::row_major(&wt, 0, k), &mut dx, 0, k, false, true);
@@ -210,7 +210,7 @@ impl DenseBackward {
         })?;
         let dw = grad_if(needs[1], || {
             let xd = self.x.data::<T>()?;
-            let mut dw = vec![T::zero(); k * n];
+            let mut dw = uninit_vec::<T>(k * n);
             gemm(k, n, m, Mat::row_major(&xd, 0, k).t(), dz_mat, &mut dw, 0, n, false, true);
             Tensor::from_vec(dw, &[k, n])
         })?;

@@ -23,7 +23,7 @@ use crate::kernels::math;
 use crate::multiversion;
 use crate::ops::common::{grad_if, promote_float};
 use crate::runtime::par_ranges;
-use crate::tensor::{DType, Float, Tensor};
+use crate::tensor::{uninit_vec, DType, Float, Tensor};
 use crate::{shape_err, value_err};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,7 +317,8 @@ impl<T: Float> Forward<'_, T> {
         let cell = self.spec.cell;
         let states = cell.states();
         // Input projections of all timesteps at once (+ the input bias).
-        let mut xw = vec![T::zero(); b * t * gu];
+        // Fully written by the gemm (and, below, every step's rows of gates/hprev/cprev).
+        let mut xw = uninit_vec::<T>(b * t * gu);
         gemm(b * t, gu, d, Mat::row_major(self.x, 0, d), Mat::row_major(self.w, 0, gu), &mut xw, 0, gu, false, true);
         if let Some(bias) = self.bias_in() {
             for row in xw.chunks_mut(gu) {
@@ -327,9 +328,9 @@ impl<T: Float> Forward<'_, T> {
         let lstm = cell == CellKind::Lstm;
         let per_row = |on: bool| if on { t * u } else { 0 };
         let mut saved = Saved {
-            gates: vec![T::zero(); b * t * gu],
-            hprev: vec![T::zero(); b * t * u],
-            cprev: vec![T::zero(); b * per_row(lstm)],
+            gates: uninit_vec::<T>(b * t * gu),
+            hprev: uninit_vec::<T>(b * t * u),
+            cprev: uninit_vec::<T>(b * per_row(lstm)),
             cact: vec![T::zero(); b * per_row(lstm)],
             extra: vec![T::zero(); b * per_row(matches!(cell, CellKind::Gru { .. }))],
         };
@@ -686,8 +687,9 @@ impl RnnBackward {
 
         // dZx: gradient of the input projections (row b·T + t); dZh: of the recurrent ones.
         // Each batch slice runs its own backward-through-time (as in the forward).
-        let mut dzx = vec![T::zero(); b * t * gu];
-        let mut dzh = if matches!(cell, CellKind::Gru { .. }) { vec![T::zero(); b * t * gu] } else { Vec::new() };
+        // Every row of dZx / dZh is written by its step (zeros for masked rows).
+        let mut dzx = uninit_vec::<T>(b * t * gu);
+        let mut dzh = if matches!(cell, CellKind::Gru { .. }) { uninit_vec::<T>(b * t * gu) } else { Vec::new() };
         let slices = batch_slices(b);
         let tasks: Vec<_> = {
             let (mut zx, mut zh) = (&mut dzx[..], &mut dzh[..]);
@@ -707,13 +709,13 @@ impl RnnBackward {
         let w = self.kernel.data::<T>()?;
         let bt = b * t;
         let dx = grad_if(needs[0], || {
-            let mut dx = vec![T::zero(); bt * d];
+            let mut dx = uninit_vec::<T>(bt * d);
             let wt = transposed(&w, d, gu);
             gemm(bt, d, gu, Mat::row_major(&dzx, 0, gu), Mat::row_major(&wt, 0, d), &mut dx, 0, d, false, true);
             Tensor::from_vec(dx, &[b, t, d])
         })?;
         let dw = grad_if(needs[1], || {
-            let mut dw = vec![T::zero(); d * gu];
+            let mut dw = uninit_vec::<T>(d * gu);
             gemm(d, gu, bt, Mat::row_major(&xd, 0, d).t(), Mat::row_major(&dzx, 0, gu), &mut dw, 0, gu, false, true);
             Tensor::from_vec(dw, &[d, gu])
         })?;
@@ -724,7 +726,7 @@ impl RnnBackward {
                 None => hprev.to_vec(),
             };
             let dz_rec = if matches!(cell, CellKind::Gru { .. }) { &dzh } else { &dzx };
-            let mut du = vec![T::zero(); u * gu];
+            let mut du = uninit_vec::<T>(u * gu);
             let cols = if gru_plain { 2 * u } else { gu };
             gemm(u, cols, bt, Mat::row_major(&hin, 0, u).t(), Mat::row_major(dz_rec, 0, gu), &mut du, 0, gu, false, true);
             if gru_plain {
