@@ -71,6 +71,7 @@ class Dense(Layer):
                 "bias_regularizer": serialize_keras_object(self.bias_regularizer),
                 "kernel_constraint": serialize_keras_object(self.kernel_constraint),
                 "bias_constraint": serialize_keras_object(self.bias_constraint),
+                "quantization_config": None,
             }
         )
         return config

@@ -74,24 +74,30 @@ class InputSpec:
 
 
 def _check_input_spec(specs, inputs, layer_name):
+    """Keras's `assert_input_compatibility`, with its messages."""
     if specs is None:
         return
     flat = tree.flatten(inputs)
     specs = tree.flatten(specs)
     if len(specs) > 1 and len(flat) != len(specs):
-        raise ValueError(f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input tensors.')
+        raise ValueError(
+            f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input tensors. '
+            f"Inputs received: {[getattr(x, 'shape', x) for x in flat]}"
+        )
     for i, (spec, x) in enumerate(zip(specs, flat)):
         if spec is None or x is None:
             continue
         shape = tuple(x.shape)
         ndim = len(shape)
-        where = f'Input {i} of layer "{layer_name}" is incompatible with the layer'
-        if spec.ndim is not None and ndim != spec.ndim:
+        where = f"Input {i} with name '{spec.name}' of layer '{layer_name}' is incompatible with the layer"
+        if spec.ndim is not None and not spec.allow_last_axis_squeeze and ndim != spec.ndim:
             raise ValueError(f"{where}: expected ndim={spec.ndim}, found ndim={ndim}. Full shape received: {shape}")
         if spec.max_ndim is not None and ndim > spec.max_ndim:
-            raise ValueError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={ndim}. Full shape received: {shape}")
+            raise ValueError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={ndim}")
         if spec.min_ndim is not None and ndim < spec.min_ndim:
             raise ValueError(f"{where}: expected min_ndim={spec.min_ndim}, found ndim={ndim}. Full shape received: {shape}")
+        if spec.dtype is not None and str(x.dtype) != spec.dtype:
+            raise ValueError(f"{where}: expected dtype={spec.dtype}, found dtype={x.dtype}")
         for axis, value in spec.axes.items():
             if value is None:
                 continue
@@ -102,12 +108,17 @@ def _check_input_spec(specs, inputs, layer_name):
             if got is not None and got != value:
                 raise ValueError(f"{where}: expected axis {axis} of input shape to have value {value}, but received input with shape {shape}")
         if spec.shape is not None:
-            for want, got in zip(spec.shape, shape):
-                if want is not None and got is not None and want != got:
+            want, got = spec.shape, shape
+            if spec.allow_last_axis_squeeze:
+                # A trailing axis of size 1 on either side is ignored (Functional inputs).
+                got = got[:-1] if got and got[-1] == 1 else got
+                want = want[:-1] if want and want[-1] == 1 else want
+            for w, g in zip(want, got):
+                if w is not None and g is not None and w != g:
                     raise ValueError(f"{where}: expected shape={spec.shape}, found shape={shape}")
 
 
-def _to_tensor(x, dtype):
+def _to_tensor(x, dtype, layer_name=None):
     """Eager layer inputs: numpy/Python values become Tensors; floating inputs are cast to the
     layer's compute dtype (Keras's autocast), integer and bool inputs keep their dtype."""
     if x is None:
@@ -119,7 +130,8 @@ def _to_tensor(x, dtype):
     else:
         arr = np.asarray(x)
         if arr.dtype.kind not in "biuf":
-            raise TypeError(f"Layer inputs must be numeric arrays; received an array of dtype {arr.dtype}.")
+            where = f"layer '{layer_name}'" if layer_name else "a layer"
+            raise TypeError(f"Inputs to {where} must be numeric arrays or Tensors; received an array of dtype {arr.dtype}.")
         if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
             arr = arr.astype(dtype)
         t = ops.convert_to_tensor(arr)
@@ -139,6 +151,7 @@ _RESERVED = frozenset(
         "_build_shapes",
         "_dtype_policy",
         "_parent_path",
+        "_train_variables",
     ]
 )
 
@@ -152,6 +165,7 @@ class Layer:
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
+        object.__setattr__(obj, "_auto_config", _auto_config(cls, args, kwargs))
         # Set before any subclass __init__ code runs, so attribute tracking works at once.
         object.__setattr__(obj, "_trainable_variables", [])
         object.__setattr__(obj, "_non_trainable_variables", [])
@@ -206,10 +220,13 @@ class Layer:
 
     # ----- tracking ------------------------------------------------------------------------------
     def __setattr__(self, name, value):
-        if name not in _RESERVED and isinstance(value, _core.Variable):
+        # Variables assigned as attributes, also inside lists/tuples/dicts, are this layer's own.
+        if name not in _RESERVED and isinstance(value, (_core.Variable, list, tuple, dict)):
             owned = self._trainable_variables + self._non_trainable_variables
-            if not any(v is value for v in owned):
-                (self._trainable_variables if value.trainable else self._non_trainable_variables).append(value)
+            for v in _variables_in(value):
+                if not any(v is o for o in owned):
+                    (self._trainable_variables if v.trainable else self._non_trainable_variables).append(v)
+                    owned.append(v)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -443,7 +460,8 @@ class Layer:
         if takes_training and training is not None:
             kwargs["training"] = bool(training)
         mask = kwargs.pop("mask", None)
-        inputs = tree.map_structure(lambda x: _to_tensor(x, self.compute_dtype) if self.autocast else _to_tensor(x, None), args[0])
+        dtype = self.compute_dtype if self.autocast else None
+        inputs = tree.map_structure(lambda x: _to_tensor(x, dtype, self.name), args[0])
         if mask is None:
             masks = [getattr(t, "_keras_mask", None) for t in tree.flatten(inputs)]
             if any(m is not None for m in masks):
@@ -539,13 +557,28 @@ class Layer:
 
     # ----- config --------------------------------------------------------------------------------
     def get_config(self):
+        """`name`, `trainable`, `dtype` (and `activity_regularizer`). A subclass that does not
+        override `get_config` also gets its constructor arguments, when they are all plain
+        values (Keras's auto-config); otherwise it must implement `get_config`."""
         from rkeras.saving.serialization_lib import serialize_keras_object
 
-        config = {"name": self.name, "trainable": self.trainable, "dtype": serialize_keras_object(self._dtype_policy)}
+        config = {"name": self.name}
+        if type(self).get_config is Layer.get_config and _is_user_class(type(self)):
+            auto = self.__dict__.get("_auto_config")
+            if auto is None:
+                raise NotImplementedError(
+                    f"Object {type(self).__name__} was created by passing non-serializable argument values in "
+                    "`__init__()`, and therefore the object must override `get_config()` in order to be "
+                    "serializable. Please implement `get_config()`."
+                )
+            config.update(auto)
+            params = inspect.signature(type(self).__init__).parameters
+            takes_kwargs = "kwargs" in params and params["kwargs"].kind == inspect.Parameter.VAR_KEYWORD
+            if "name" not in params and not takes_kwargs:
+                config.pop("name", None)  # it could not be passed back to __init__
+        config.update({"trainable": self.trainable, "dtype": serialize_keras_object(self._dtype_policy)})
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
-        if self._batch_input_shape is not None:
-            config["batch_shape"] = self._batch_input_shape
         return config
 
     @classmethod
@@ -587,6 +620,41 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _auto_config(cls, args, kwargs):
+    """The constructor arguments (defaults filled in, `name` left out) when they are all plain
+    values, else None: what Keras records to generate `get_config()` for user classes."""
+    if not _is_user_class(cls):
+        return None
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    params = list(signature.parameters.values())
+    if any(p.kind == inspect.Parameter.POSITIONAL_ONLY for p in params[1:]):
+        return None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(params[0].name, None)
+    for p in params:
+        if p.kind == inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(p.name, {}))
+        elif p.kind == inspect.Parameter.VAR_POSITIONAL and arguments.pop(p.name, ()):
+            return None
+    arguments.pop("name", None)
+    if not all(isinstance(v, _AUTO_CONFIG_TYPES) for v in tree.flatten(arguments)):
+        return None
+    return arguments
+
+
+def _is_user_class(cls):
+    """Classes defined outside rkeras (rkeras's own layers and models write their configs)."""
+    return not cls.__module__.startswith("rkeras.")
+
+
 def _overrides(layer, method):
     base = getattr(Layer, method)
     return getattr(type(layer), method) is not base
@@ -605,6 +673,16 @@ def _layers_in(value):
         for v in value.values():
             out.extend(_layers_in(v))
         return out
+    return []
+
+
+def _variables_in(value):
+    if isinstance(value, _core.Variable):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for item in value for v in _variables_in(item)]
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _variables_in(item)]
     return []
 
 

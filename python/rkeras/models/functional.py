@@ -1,12 +1,27 @@
 """Functional models: `Model(inputs, outputs)` over a graph of layer calls on KerasTensors."""
 
-from rkeras import tree
+from rkeras import ops, tree
 from rkeras.layers.input_layer import InputLayer
 from rkeras.layers.layer import InputSpec, _to_tensor
 from rkeras.models.model import Model
 from rkeras.symbolic import KerasTensor
 
 __all__ = ["Functional"]
+
+
+def adjust_input_rank(x, ref_shape):
+    """As Keras's Functional: an input one rank short of an input whose last axis is 1 gets that
+    axis (`(N,)` feeds `Input(shape=(1,))`), one with an extra trailing axis of 1 loses it."""
+    if x is None or not hasattr(x, "shape"):
+        return x
+    rank, ref_rank = len(x.shape), len(ref_shape)
+    if rank == ref_rank:
+        return x
+    if rank == ref_rank + 1 and x.shape[-1] == 1:
+        return ops.squeeze(_to_tensor(x, None), axis=-1)
+    if rank == ref_rank - 1 and ref_rank and ref_shape[-1] == 1:
+        return ops.expand_dims(_to_tensor(x, None), axis=-1)
+    raise ValueError(f"Invalid input shape for input {x!r}. Expected shape {tuple(ref_shape)}, but input has incompatible shape {tuple(x.shape)}")
 
 
 def map_graph(inputs, outputs):
@@ -93,6 +108,7 @@ class Functional(Model):
         self.built = True
         self._input_layers_meta = [t._keras_history for t in flat_inputs]
         self._output_layers_meta = [t._keras_history for t in flat_outputs]
+        self.output_names = [t._keras_history[0].name for t in flat_outputs]
 
     # ----- structure -----------------------------------------------------------------------------
     @property
@@ -169,7 +185,7 @@ class Functional(Model):
         return flat
 
     def call(self, inputs, training=None, mask=None):
-        flat = self._flatten_call_inputs(inputs)
+        flat = [adjust_input_rank(x, kt.shape) for x, kt in zip(self._flatten_call_inputs(inputs), self._inputs)]
         return self._run_graph(flat, masks=tree.flatten(mask) if mask is not None else None)
 
     def _run_graph(self, flat_inputs, masks=None, symbolic=False):
@@ -179,7 +195,7 @@ class Functional(Model):
                 values[id(kt)] = x
                 continue
             dtype = kt.dtype if kt.dtype in ("float32", "float64") else None
-            x = _to_tensor(x, dtype)
+            x = _to_tensor(x, dtype, self.name)
             if masks is not None and i < len(masks) and masks[i] is not None:
                 x._keras_mask = masks[i]
             values[id(kt)] = x

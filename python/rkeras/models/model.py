@@ -116,21 +116,6 @@ class Model(Trainer, Layer):
 
         return json.dumps(serialize_keras_object(self), **kwargs)
 
-    def get_config(self):
-        # A subclassed model whose constructor takes only `name`/`trainable`/`dtype` can rebuild
-        # itself; anything else must override get_config, as in Keras.
-        import inspect
-
-        config = {"name": self.name, "trainable": self.trainable}
-        params = inspect.signature(type(self).__init__).parameters
-        extra = [p for p in params if p not in ("self", "args", "kwargs", "name", "trainable", "dtype")]
-        if extra and type(self).get_config is Model.get_config and type(self) is not Model:
-            raise NotImplementedError(
-                f"Model {type(self).__name__} has constructor arguments {extra}: override `get_config()` to return them "
-                "(and `from_config()` if needed) to serialize it."
-            )
-        return config
-
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if "layers" in config and "input_layers" in config:
@@ -138,7 +123,16 @@ class Model(Trainer, Layer):
 
             target = cls if issubclass(cls, Functional) else Functional
             return functional_from_config(target, config, custom_objects=custom_objects)
-        return cls(**config)
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(
+                "Unable to revive model from config. When overriding the `get_config()` method, make sure that the "
+                f"returned config contains all items used as arguments in the constructor to {cls}, which is the "
+                "default behavior. You can override this default behavior by defining a `from_config(cls, config)` "
+                f"class method to specify how to create an instance of {cls.__name__} from its config.\n\n"
+                f"Received config={config}\n\nError encountered during deserialization: {e}"
+            ) from e
 
     # ----- weights files -------------------------------------------------------------------------
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):

@@ -108,6 +108,10 @@ class Sequential(Model):
     # ----- running -------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
         x = inputs
+        if self._functional is not None:
+            from rkeras.models.functional import adjust_input_rank
+
+            x = adjust_input_rank(x, self._functional._inputs[0].shape)
         if mask is not None:
             x._keras_mask = mask
         for layer in self._stack:

@@ -73,7 +73,8 @@ class Trainer:
         if outputs is None:
             return ["output"]
         if isinstance(outputs, dict):
-            return list(outputs.keys())
+            # Keyed by the dict's keys, in the flattened (sorted) order of the predictions.
+            return sorted(outputs)
         flat = tree.flatten(outputs)
         if len(flat) == 1:
             return [flat[0]._keras_history[0].name]

@@ -1,0 +1,45 @@
+"""The model API against real Keras 3.15 (fixtures: tests/fixtures/make_api_fixtures.py): each
+case in api_cases.py runs here with rkeras and must give what it gave with Keras: values,
+configs, History contents, printed tables and error messages."""
+
+import json
+import math
+import os
+import sys
+import warnings
+
+import pytest
+
+import rkeras
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+sys.path.insert(0, FIXTURES)
+from api_cases import CASES  # noqa: E402
+
+with open(os.path.join(FIXTURES, "keras_api_reference.json")) as f:
+    REF = json.load(f)
+
+
+def assert_same(got, want, path="result"):
+    """Equal structures; floats within 1e-5 (relative) or 1e-6 (absolute)."""
+    if isinstance(want, float) or isinstance(got, float):
+        assert isinstance(got, (int, float)) and math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-6), f"{path}: {got!r} != {want!r}"
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), f"{path}: keys {sorted(got) if isinstance(got, dict) else got!r} != {sorted(want)}"
+        for k in want:
+            assert_same(got[k], want[k], f"{path}[{k!r}]")
+    elif isinstance(want, list):
+        assert isinstance(got, (list, tuple)) and len(got) == len(want), f"{path}: {got!r} != {want!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{path}[{i}]")
+    else:
+        assert got == want, f"{path}: {got!r} != {want!r}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case_matches_keras(name):
+    assert name in REF, f"no Keras result for {name}: rerun tests/fixtures/make_api_fixtures.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = json.loads(json.dumps(CASES[name](rkeras)))  # tuples -> lists, as in the fixture
+    assert_same(got, REF[name])
