@@ -194,7 +194,7 @@ class Layer:
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = _legacy_batch_shape(legacy)
-        if not _overrides(self, "build"):
+        if not _overrides(self, "build") and _stateless_builtin(type(self)):
             self.built = True
 
     # ----- dtype ---------------------------------------------------------------------------------
@@ -532,7 +532,9 @@ class Layer:
         inputs = args[0]
         if _overrides(self, "compute_output_shape"):
             shapes = tree.map_structure(lambda t: tuple(t.shape), inputs)
-            out_shapes = self.compute_output_shape(shapes, *[_shape_of(a) for a in args[1:]], **{k: _shape_of(v) for k, v in kwargs.items()})
+            # A mask (Keras configs record `mask=None` on nodes) never changes the output shape.
+            extra = {k: _shape_of(v) for k, v in kwargs.items() if k != "mask" and v is not None}
+            out_shapes = self.compute_output_shape(shapes, *[_shape_of(a) for a in args[1:]], **extra)
             return _specs_from_shapes(out_shapes, self.compute_dtype)
         return _trace_output_spec(self, args, kwargs)
 
@@ -648,6 +650,15 @@ def _auto_config(cls, args, kwargs):
     if not all(isinstance(v, _AUTO_CONFIG_TYPES) for v in tree.flatten(arguments)):
         return None
     return arguments
+
+
+def _stateless_builtin(cls):
+    """rkeras's layers without a `build` (and user subclasses of them) are built from the start,
+    as Keras's set `built = True` in `__init__`; a user layer deriving straight from `Layer` is
+    built by its first call, as in Keras."""
+    from rkeras.models.model import Model
+
+    return any(not _is_user_class(c) and c is not Layer and not issubclass(Model, c) for c in cls.__mro__ if issubclass(c, Layer))
 
 
 def _is_user_class(cls):

@@ -3,6 +3,7 @@
 from rkeras import ops, tree
 from rkeras.layers.input_layer import InputLayer
 from rkeras.layers.layer import InputSpec, _to_tensor
+from rkeras.layers.op_layer import OpLayer
 from rkeras.models.model import Model
 from rkeras.symbolic import KerasTensor
 
@@ -25,8 +26,9 @@ def adjust_input_rank(x, ref_shape):
 
 
 def map_graph(inputs, outputs):
-    """Nodes in execution order and operations in Keras's order (by decreasing depth, ties by
-    discovery from the outputs), as Keras's `_build_map`/`map_graph` compute them."""
+    """Nodes in execution order, operations in Keras's order (by decreasing depth, ties by
+    discovery from the outputs) and the nodes by depth (input nodes included), as Keras's
+    `_build_map`/`map_graph` compute them."""
     finished, in_progress = set(), set()
     nodes_post_order = []
     op_index = {}
@@ -77,7 +79,7 @@ def map_graph(inputs, outputs):
                 continue
             order.append(node)
     ops_sorted = sorted(op_depth, key=lambda op: (-op_depth[op], op_index.get(op, 0)))
-    return order, ops_sorted
+    return order, ops_sorted, by_depth
 
 
 class Functional(Model):
@@ -103,7 +105,7 @@ class Functional(Model):
         self._outputs_struct = outputs
         self._inputs = flat_inputs
         self._outputs = flat_outputs
-        self._nodes, operations = map_graph(flat_inputs, flat_outputs)
+        self._nodes, operations, self._nodes_by_depth = map_graph(flat_inputs, flat_outputs)
         self._operations = operations
         self.built = True
         self._input_layers_meta = [t._keras_history for t in flat_inputs]
@@ -113,11 +115,12 @@ class Functional(Model):
     # ----- structure -----------------------------------------------------------------------------
     @property
     def layers(self):
-        return list(self._operations)
+        """The graph's layers (operators applied to KerasTensors are not layers, as in Keras)."""
+        return [op for op in self._operations if not isinstance(op, OpLayer)]
 
     @property
     def _layers(self):
-        return list(self._operations)
+        return self.layers
 
     @property
     def inputs(self):
@@ -218,6 +221,9 @@ class Functional(Model):
     def _maybe_build(self, inputs):
         self.built = True
 
+    def get_build_config(self):
+        return {"input_shape": None}  # built from its graph, as Keras records it
+
     # ----- config --------------------------------------------------------------------------------
     def get_config(self):
         from rkeras.saving.serialization_lib import serialize_keras_object
@@ -225,6 +231,7 @@ class Functional(Model):
         node_keys = {}
         layer_configs = []
         for op in self._operations:
+            is_op = isinstance(op, OpLayer)
             entry = serialize_keras_object(op)
             entry["name"] = op.name
             nodes = []
@@ -236,8 +243,8 @@ class Functional(Model):
                     continue
                 nodes.append(
                     {
-                        "args": serialize_keras_object(_encode_history(list(node.call_args), node_keys)),
-                        "kwargs": serialize_keras_object(_encode_history(node.call_kwargs, node_keys)),
+                        "args": serialize_keras_object(_encode_history(list(node.call_args), node_keys, keep_tuples=is_op)),
+                        "kwargs": serialize_keras_object(_encode_history(_recorded_kwargs(node), node_keys, keep_tuples=is_op)),
                     }
                 )
             entry["inbound_nodes"] = nodes
@@ -267,17 +274,36 @@ class Functional(Model):
 
 
 
-def _encode_history(structure, node_keys):
-    """Node arguments for the config: KerasTensors become Keras's `__keras_tensor__` records."""
+def _recorded_kwargs(node):
+    """A node's keyword arguments as Keras records them: a layer whose `call` takes `mask`,
+    called on one tensor without a mask, gets `mask=None`."""
+    kwargs = dict(node.call_kwargs)
+    op = node.operation
+    if "mask" not in kwargs and not isinstance(op, OpLayer) and op._signature()[1] and len(node.arguments_flat) == 1:
+        if getattr(node.arguments_flat[0], "_keras_mask", None) is None:
+            kwargs["mask"] = None
+    return kwargs
+
+
+def _encode_history(structure, node_keys, keep_tuples=False):
+    """Node arguments for the config: KerasTensors become Keras's `__keras_tensor__` records.
+    With `keep_tuples` (an op's constant arguments, e.g. an index `x[:, 0]`), tuples stay
+    tuples through JSON as `__tuple__` records."""
 
     def encode(x):
         if isinstance(x, KerasTensor):
             op, node_index, tensor_index = x._keras_history
             history = [op.name, node_keys.get((id(op), node_index), node_index), tensor_index]
             return {"class_name": "__keras_tensor__", "config": {"shape": list(x.shape), "dtype": x.dtype, "keras_history": history}}
+        if isinstance(x, tuple) and keep_tuples:
+            return {"class_name": "__tuple__", "config": {"value": [encode(v) for v in x]}}
+        if isinstance(x, (list, tuple)):
+            return [encode(v) for v in x]
+        if isinstance(x, dict):
+            return {k: encode(v) for k, v in x.items()}
         return x
 
-    return tree.map_structure(encode, structure)
+    return encode(structure)
 
 
 def _map_struct_refs(structure, ref):

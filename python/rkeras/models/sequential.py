@@ -93,7 +93,8 @@ class Sequential(Model):
             x = layer(x)
         from rkeras.models.functional import Functional
 
-        self._functional = Functional(inputs=inputs, outputs=x, name=self.name + "_functional")
+        # Unnamed, as in Keras: the inner graph takes a `functional` name of the session.
+        self._functional = Functional(inputs=inputs, outputs=x)
         self.__dict__.pop("_inference_plan_cache", None)
         self._build_shapes = input_shape
         self.built = True

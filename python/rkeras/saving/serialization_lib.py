@@ -3,7 +3,7 @@
 An object with `get_config` is written as
 `{"module": "keras.layers", "class_name": "Dense", "config": {...}, "registered_name": None}`,
 using Keras's public module names (not `rkeras.*`) so real Keras can read what we write. Tuples
-become `{"class_name": "__tuple__", "config": {"value": [...]}}`, numpy arrays `__numpy__`, plain
+become lists (as Keras 3 writes them; `__tuple__` records are read), numpy arrays `__numpy__`, plain
 functions `{"class_name": "function", "config": <name>}`. Reading also accepts the Keras 2
 `{"class_name", "config"}` form and Keras 2 module paths.
 """
@@ -150,9 +150,8 @@ def serialize_keras_object(obj):
         return {"class_name": "__slice__", "config": {"start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop), "step": serialize_keras_object(obj.step)}}
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
-    if isinstance(obj, tuple):
-        return {"class_name": "__tuple__", "config": {"value": [serialize_keras_object(v) for v in obj]}}
-    if isinstance(obj, list):
+    if isinstance(obj, (list, tuple)):
+        # As Keras 3: tuples are written as JSON lists (`__tuple__` is only read, from Keras 2 files).
         return [serialize_keras_object(v) for v in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
@@ -171,11 +170,15 @@ def serialize_keras_object(obj):
     if hasattr(obj, "get_config"):
         cls = type(obj)
         config = obj.get_config()
+        module = _public_module(cls)
+        # Keras names the class under which it is registered for anything that is not one of
+        # its public exports (user classes, `keras.src.models.functional.Functional`).
+        public = cls.__module__.split(".")[0] == "rkeras" and not module.startswith("keras.src.")
         out = {
-            "module": _public_module(cls),
+            "module": module,
             "class_name": cls.__name__,
             "config": serialize_keras_object(config),
-            "registered_name": _GLOBAL_CUSTOM_NAMES.get(cls),
+            "registered_name": _GLOBAL_CUSTOM_NAMES.get(cls) or (None if public else cls.__name__),
         }
         build_config = getattr(obj, "get_build_config", None)
         if build_config is not None:

@@ -77,7 +77,7 @@ def _skipset(obj):
         names.update(
             {
                 "_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "_losses", "_functional",
-                "_stack", "_operations", "_inputs", "_outputs", "_inputs_struct", "_outputs_struct", "_nodes",
+                "_stack", "_operations", "_nodes_by_depth", "_inputs", "_outputs", "_inputs_struct", "_outputs_struct", "_nodes",
                 "_compile_loss", "_compile_metrics", "_loss_tracker", "_output_loss_trackers", "_train_variables",
                 "_compile_config", "_last_output_losses", "_input_spec", "_dtype_policy", "_build_shapes",
                 "_batch_input_shape", "_node_ids", "_output_tensor", "history", "input_spec", "_input_layers_meta",

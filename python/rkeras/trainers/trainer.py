@@ -82,7 +82,7 @@ class Trainer:
 
     def get_compile_config(self):
         if not self.compiled or self._compile_config is None:
-            return None
+            return {}  # as Keras: an uncompiled model's config has an empty compile_config
         from rkeras.saving.serialization_lib import serialize_keras_object
 
         return serialize_keras_object(self._compile_config)
