@@ -144,8 +144,11 @@ def test_early_stopping_patience_and_restore_best_weights():
     for a, b in zip(model.get_weights(), seen[best][1]):
         np.testing.assert_array_equal(a, b)
 
-    auto = rkeras.callbacks.EarlyStopping(monitor="val_accuracy")
-    assert auto._better is np.greater and rkeras.callbacks.EarlyStopping()._better is np.less
+    # Auto mode decides at the first epoch end, from the compiled metric's direction (Keras).
+    model.compile(optimizer=rkeras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    auto, by_loss = rkeras.callbacks.EarlyStopping(monitor="val_accuracy"), rkeras.callbacks.EarlyStopping()
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[auto, by_loss])
+    assert auto._better is np.greater and by_loss._better is np.less
 
 
 def test_callback_hooks_order():
@@ -274,3 +277,30 @@ def test_mlp_on_bundled_digits_reaches_95_percent():
     model.fit(x_train, rkeras.utils.to_categorical(y_train).argmax(1), epochs=30, batch_size=32, verbose=0)
     _, acc = model.evaluate(x_test, y_test, verbose=0)
     assert acc >= 0.95
+
+
+def test_bad_fit_data_gets_a_clear_error():
+    x, y = _data(20)
+    model = _classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    for split in (1.5, -0.1, 1.0):
+        with pytest.raises(ValueError, match=r"`validation_split` must be a float between 0 and 1.*Received: validation_split="):
+            model.fit(x, y, validation_split=split, verbose=0)
+    with pytest.raises(ValueError, match=r"`x` contains a list of Python scalars.*np.asarray"):
+        model.fit(x.tolist(), y, verbose=0)
+    with pytest.raises(ValueError, match=r"`y` is a list of Python scalars"):
+        model.fit(x, y.tolist(), verbose=0)
+    # Lists of arrays stay multi-input data.
+    assert model.evaluate(x, y, verbose=0) > 0
+
+
+def test_a_generator_that_runs_out_ends_training_with_keras_warning():
+    x, y = _data(40)
+    model = _classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    batches = ((x[i : i + 10], y[i : i + 10]) for i in range(0, 40, 10))
+    with pytest.warns(UserWarning, match="Your input ran out of data; interrupting training"):
+        history = model.fit(batches, epochs=3, verbose=0, shuffle=False)
+    assert history.epoch == [0] and len(history.history["loss"]) == 1
+    with pytest.warns(UserWarning, match="`shuffle=True` was passed, but will be ignored since the data `x` was provided as a generator"):
+        model.fit(iter([(x, y)]), epochs=1, verbose=0)

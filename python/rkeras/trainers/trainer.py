@@ -73,8 +73,7 @@ class Trainer:
         if outputs is None:
             return ["output"]
         if isinstance(outputs, dict):
-            # Keyed by the dict's keys, in the flattened (sorted) order of the predictions.
-            return sorted(outputs)
+            return list(outputs)  # the dict's keys, in its order
         flat = tree.flatten(outputs)
         if len(flat) == 1:
             return [flat[0]._keras_history[0].name]
@@ -129,10 +128,14 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _flat_logs(self, logs):
-        """Keras's order for evaluate/train_on_batch lists: loss first, then compiled metrics."""
-        ordered = [logs["loss"]] if "loss" in logs else []
-        if self._compile_metrics is not None:
-            ordered.extend(logs[m.name] for _, m, _ in self._compile_metrics.metrics if m.name in logs)
+        """Keras's order for the lists evaluate/train_on_batch/test_on_batch return: `loss`,
+        a single-output model's metrics in compile order, the per-output losses, then every
+        other entry by name (so a multi-output model's metrics come sorted, as in Keras)."""
+        names = ["loss"]
+        if self._compile_metrics is not None and len(self._output_names()) == 1:
+            names.extend(m.name for _, m, _ in self._compile_metrics.metrics)
+        names.extend(t.name for t in self._output_loss_trackers or [])
+        ordered = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return ordered[0] if len(ordered) == 1 else ordered
 
     # ----- one step ------------------------------------------------------------------------------
@@ -156,17 +159,23 @@ class Trainer:
     def _track_losses(self, loss, batch_size):
         self._loss_tracker.update_state(_to_float(loss), sample_weight=batch_size)
         parts = getattr(self, "_last_output_losses", None) or []
-        if len(parts) > 1:
+        # As Keras: `<output>_loss` is logged for each output with a loss when there are several.
+        if sum(p is not None for p in parts) > 1:
             from rkeras import metrics as metrics_module
 
             if self._output_loss_trackers is None:
-                self._output_loss_trackers = [metrics_module.Mean(name=f"{name}_loss") for name in self._output_names()]
-            for tracker, value in zip(self._output_loss_trackers, parts):
-                if value is not None:
-                    tracker.update_state(_to_float(value), sample_weight=batch_size)
+                self._output_loss_trackers = [
+                    metrics_module.Mean(name=f"{name}_loss") for name, p in zip(self._output_names(), parts) if p is not None
+                ]
+            for tracker, value in zip(self._output_loss_trackers, [p for p in parts if p is not None]):
+                tracker.update_state(_to_float(value), sample_weight=batch_size)
+
+    def _align_targets(self, y):
+        return self._compile_loss.align_targets(y) if self._compile_loss is not None else y
 
     def train_step(self, data):
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
+        y = self._align_targets(y)
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
@@ -187,6 +196,7 @@ class Trainer:
 
     def test_step(self, data):
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
+        y = self._align_targets(y)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._track_losses(loss, _batch_size(x))
@@ -212,6 +222,8 @@ class Trainer:
             raise TypeError(f"fit() got unexpected keyword arguments: {sorted(kwargs)}")
         self._assert_compiled("fit")
         if validation_split and validation_data is None:
+            if not 0 < validation_split < 1:
+                raise ValueError(f"`validation_split` must be a float between 0 and 1 (the fraction of the data kept for validation). Received: validation_split={validation_split}")
             if not _is_array_data(x):
                 raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays.")
             (x, y, sample_weight), validation_data = data_adapter.train_validation_split((x, y, sample_weight), validation_split)
@@ -248,7 +260,12 @@ class Trainer:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). The training data is empty.")
             epoch_logs = dict(self._logs())
             if val_adapter is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._evaluate_adapter(val_adapter, callbacks=None)
+                # As Keras's evaluate inside fit: the callbacks see the test hooks, and every
+                # validation starts a fresh pass over the validation data.
+                val_adapter.reset()
+                cb.on_test_begin()
+                val_logs = self._evaluate_adapter(val_adapter, callbacks=cb)
+                cb.on_test_end(val_logs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
@@ -324,6 +341,7 @@ class Trainer:
         if not self.built:
             self._ensure_built(x)
         self._train_variables = None
+        self.reset_metrics()  # as Keras: the results are this batch's alone
         logs = self.train_step((x, y, sample_weight))
         return logs if return_dict else self._flat_logs(logs)
 
@@ -331,6 +349,7 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         if not self.built:
             self._ensure_built(x)
+        self.reset_metrics()
         logs = self.test_step((x, y, sample_weight))
         return logs if return_dict else self._flat_logs(logs)
 
@@ -340,6 +359,8 @@ class Trainer:
 
     # Keras 2 spellings.
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None, validation_data=None, validation_steps=None, validation_freq=1, class_weight=None, max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        # Keras 2 used `shuffle` only for a Sequence.
+        shuffle = shuffle and data_adapter._is_pydataset(generator)
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps, validation_freq=validation_freq, class_weight=class_weight, shuffle=shuffle, initial_epoch=initial_epoch)
 
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1, use_multiprocessing=False, verbose=0):
