@@ -203,12 +203,15 @@ class ProgbarLogger(Callback):
     def on_test_begin(self, logs=None):
         if not self._called_in_fit:
             self._reset_progbar()
+            self._maybe_init_progbar()
 
     def on_predict_begin(self, logs=None):
         self._reset_progbar()
+        self._maybe_init_progbar()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._reset_progbar()
+        self._maybe_init_progbar()
         if self.verbose and self.epochs > 1:
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
 
@@ -236,16 +239,20 @@ class ProgbarLogger(Callback):
         self.seen = 0
         self.progbar = None
 
-    def _update(self, batch, logs):
+    def _maybe_init_progbar(self):
+        # Created when the epoch starts, so the elapsed time includes the first step; the logs
+        # are running means already, so they are shown as given (stateless_metrics=set()).
         if self.progbar is None:
-            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step", stateless_metrics=set())
+
+    def _update(self, batch, logs):
+        self._maybe_init_progbar()
         self.seen = batch + 1
         if self.verbose == 1:
             self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
 
     def _finalize(self, logs):
-        if self.progbar is None:
-            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+        self._maybe_init_progbar()
         if self.target is None:
             self.target = self.seen
             self.progbar.target = self.seen
