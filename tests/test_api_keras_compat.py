@@ -60,3 +60,16 @@ def test_reads_keras_json(name):
     assert len(pred) == len(ref["predict"])
     for p, want in zip(pred, ref["predict"]):
         np.testing.assert_allclose(p, np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
+def test_loads_keras_weights_file_of_a_subclassed_model():
+    """A .weights.h5 written by Keras for a subclassed model (lists, dicts, attributes) loads here."""
+    import numpy as np
+
+    from api_cases import X4, _subclassed_model
+
+    net = _subclassed_model(rkeras)
+    for w in net.weights:
+        w.assign(np.zeros(w.shape, str(w.dtype)))
+    net.load_weights(os.path.join(FIXTURES, "keras_subclassed.weights.h5"))
+    np.testing.assert_allclose(net.predict(X4[:4], verbose=0), np.asarray(REF["subclassed_weights_file"]["predict"]), rtol=1e-5)

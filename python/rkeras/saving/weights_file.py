@@ -94,12 +94,18 @@ def _children(obj):
     from rkeras.models.model import Model
     from rkeras.models.sequential import Sequential
 
-    if isinstance(obj, (Sequential, Functional)):
+    graph = isinstance(obj, (Sequential, Functional))
+    if graph:
         yield "layers", obj.layers
     if isinstance(obj, Model) and getattr(obj, "optimizer", None) is not None:
         yield "optimizer", obj.optimizer
     skip = _skipset(obj)
     names = [k for k in vars(obj) if not k.startswith("__") and k not in skip]
+    if isinstance(obj, Model) and not graph:
+        # Keras skips only a bare Layer's attributes for a subclassed model, so its `layers`
+        # property is walked too (in name order): a sublayer reached first that way is stored
+        # under layers/<class>_<n>.
+        names.append("layers")
     for name in sorted(names, key=lambda k: "~" + k if k.startswith("_") else k):
         yield name, getattr(obj, name)
 
@@ -129,7 +135,7 @@ def _walk_container(container, path, visit, visited):
             name = base if n == 0 else f"{base}_{n}"
             if id(item) not in visited:
                 _walk(item, f"{path}/{name}", visit, visited)
-        elif isinstance(item, (list, tuple, dict)) and item:
+        elif isinstance(item, (list, tuple, dict)):
             n = nested.get("container", 0)
             nested["container"] = n + 1
             _walk_container(item, f"{path}/{'container' if n == 0 else f'container_{n}'}", visit, visited)
