@@ -563,4 +563,4 @@ def get(identifier):
         obj = obj()
     if callable(obj):
         return obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    raise ValueError(f"Could not interpret loss identifier: {identifier}")

@@ -15,7 +15,7 @@ from rkeras import ops
 from rkeras._core import Tensor
 from rkeras.losses import squeeze_or_expand_to_same_rank
 from rkeras.saving import serialization_lib
-from rkeras.utils.naming import to_snake_case
+from rkeras.utils.naming import auto_name, to_snake_case
 from rkeras.variables import Variable
 
 
@@ -33,7 +33,7 @@ class Metric:
     _direction = None
 
     def __init__(self, dtype=None, name=None):
-        self.name = name or to_snake_case(type(self).__name__)
+        self.name = name or auto_name(to_snake_case(type(self).__name__))  # `auc`, `auc_1`, ... as Keras
         self._dtype = str(dtype) if dtype is not None else "float32"
         self._variables = []
 
@@ -417,6 +417,13 @@ for _cls in _CLASSES:
     # where a metric function already has that name, the function stays (same values in compile).
     ALL_OBJECTS_DICT.setdefault(to_snake_case(_cls.__name__), _cls)
 ALL_OBJECTS_DICT.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+# The names Keras's `metrics.get` resolves, each to a class.
+_KERAS_NAMES = {name: cls for c in _CLASSES for name, cls in ((c.__name__, c), (to_snake_case(c.__name__), c))}
+_KERAS_NAMES.update({
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError, "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+})
 
 
 def serialize(metric):
@@ -434,7 +441,9 @@ def get(identifier):
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
+        # A name Keras knows stands for its class (`"mae"` -> MeanAbsoluteError(),
+        # `"accuracy"` -> Accuracy()), as Keras's `get` returns; other names are functions.
+        obj = _KERAS_NAMES.get(identifier) or ALL_OBJECTS_DICT.get(identifier)
     else:
         obj = identifier
     if isinstance(obj, type):

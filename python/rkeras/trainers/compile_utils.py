@@ -68,7 +68,7 @@ class CompileLoss:
             identifier = "binary_crossentropy" if is_binary else "sparse_categorical_crossentropy" if is_sparse else "categorical_crossentropy"
         loss = losses_module.get(identifier)
         if loss is None:
-            raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+            raise ValueError(f"Could not interpret loss identifier: {identifier}")
         if not isinstance(loss, losses_module.Loss):
             name = getattr(loss, "__name__", "loss")
             loss = losses_module.LossFunctionWrapper(loss, name=name)
