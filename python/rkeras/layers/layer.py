@@ -20,17 +20,31 @@ _context = threading.local()
 
 
 @contextlib.contextmanager
-def name_scope(name):
-    """Weights created inside get paths under `name/` (a wrapper building its inner layers, so
-    Bidirectional's two LSTMs get `forward_lstm/lstm_cell/kernel` and `backward_lstm/...`)."""
+def name_scope(name, caller=None):
+    """Weights created inside get paths under `name/`, as Keras's name scopes: a layer's first
+    call (and a Sequential's build) opens its own, so the weights its sublayers create are
+    `model/dense/kernel`; a wrapper building its inner layers opens one so Bidirectional's
+    LSTMs get `bidirectional/forward_lstm/lstm_cell/kernel`. A scope opened by `caller` is not
+    opened again inside itself."""
     scopes = getattr(_context, "scopes", None)
     if scopes is None:
         scopes = _context.scopes = []
-    scopes.append(name)
+    if caller is not None and scopes and scopes[-1][1] is caller:
+        yield
+        return
+    scopes.append((name, caller))
     try:
         yield
     finally:
         scopes.pop()
+
+
+def _weight_path(layer, name):
+    scopes = getattr(_context, "scopes", None) or []
+    names = [n for n, _ in scopes]
+    if not scopes or scopes[-1][1] is not layer:
+        names.append(layer.name)
+    return "/".join(names + [name])
 
 
 def _call_context():
@@ -173,6 +187,7 @@ class Layer:
         object.__setattr__(obj, "_losses", [])
         object.__setattr__(obj, "built", False)
         object.__setattr__(obj, "_trainable", True)
+        object.__setattr__(obj, "_called", False)
         return obj
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None, **kwargs):
@@ -288,8 +303,7 @@ class Layer:
             initializer = "glorot_uniform" if dtype.startswith("float") else "zeros"
         init = initializers.get(initializer)
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable")
-        scope = "".join(f"{n}/" for n in getattr(_context, "scopes", ()))
-        variable.path = f"{scope}{self.name}/{name or 'variable'}"
+        variable.path = _weight_path(self, name or "variable")
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
@@ -469,19 +483,13 @@ class Layer:
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
         _check_input_spec(self.input_spec, inputs, self.name)
-        if not self.built:
-            self._maybe_build(inputs)
-            _check_input_spec(self.input_spec, inputs, self.name)
-
-        stack = _call_context()
-        outermost = not stack
-        if outermost:
-            self._clear_losses()
-        stack.append(training)
-        try:
-            outputs = self.call(inputs, *args[1:], **kwargs)
-        finally:
-            stack.pop()
+        if self._called:
+            outputs = self._build_and_call(inputs, training, args, kwargs)
+        else:
+            # The first call may build this layer and its sublayers: inside its name scope.
+            with name_scope(self.name, caller=self):
+                outputs = self._build_and_call(inputs, training, args, kwargs)
+            object.__setattr__(self, "_called", True)
         if self.activity_regularizer is not None:
             for out in tree.flatten(outputs):
                 batch = out.shape[0] if out.ndim else 1
@@ -499,6 +507,19 @@ class Layer:
                         pass
         return outputs
 
+    def _build_and_call(self, inputs, training, args, kwargs):
+        if not self.built:
+            self._maybe_build(inputs)
+            _check_input_spec(self.input_spec, inputs, self.name)
+        stack = _call_context()
+        if not stack:
+            self._clear_losses()
+        stack.append(training)
+        try:
+            return self.call(inputs, *args[1:], **kwargs)
+        finally:
+            stack.pop()
+
     def compute_mask(self, inputs, previous_mask=None):
         if not self.supports_masking:
             return None
@@ -508,13 +529,15 @@ class Layer:
     def _symbolic_call(self, *args, **kwargs):
         inputs = args[0]
         _check_input_spec(self.input_spec, inputs, self.name)
-        if not self.built:
-            self._maybe_build(inputs)
-            _check_input_spec(self.input_spec, inputs, self.name)
         # An explicit `training=` stays recorded on the node (e.g. a frozen base model called
         # with training=False); the shape computation does not need it.
         spec_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
-        outputs = self.compute_output_spec(*args, **spec_kwargs)
+        with name_scope(self.name, caller=self) if not self._called else contextlib.nullcontext():
+            if not self.built:
+                self._maybe_build(inputs)
+                _check_input_spec(self.input_spec, inputs, self.name)
+            outputs = self.compute_output_spec(*args, **spec_kwargs)
+        object.__setattr__(self, "_called", True)
         in_masks = [getattr(t, "_keras_mask", None) for t in tree.flatten(inputs) if isinstance(t, KerasTensor)]
         if (self.supports_masking or _overrides(self, "compute_mask")) and any(m is not None for m in in_masks):
             for o in tree.flatten(outputs):

@@ -262,7 +262,7 @@ class StackedRNNCells(Layer):
         shape = tuple(input_shape)
         for cell in self.cells:
             if not cell.built:
-                with name_scope(self.name):
+                with name_scope(self.name, caller=self):
                     cell.build(shape)
                 if isinstance(cell, Layer):
                     cell.built = True
@@ -340,7 +340,7 @@ class RNN(Layer):
         if len(sequences_shape) < 3:
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected ndim=3, found ndim={len(sequences_shape)}. Full shape received: {tuple(sequences_shape)}")
         if isinstance(self.cell, Layer) and not self.cell.built:
-            with name_scope(self.name):
+            with name_scope(self.name, caller=self):
                 self.cell.build((sequences_shape[0],) + tuple(sequences_shape[2:]))
             self.cell.built = True
         self.built = True

@@ -131,7 +131,7 @@ class TimeDistributed(_Wrapper):
         if len(input_shape) < 3:
             raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at least 3 dimensions, received: {tuple(input_shape)}")
         if not self.layer.built:
-            with name_scope(self.name):
+            with name_scope(self.name, caller=self):
                 self.layer.build((None,) + tuple(input_shape[2:]))
             self.layer.built = True
         self.built = True
@@ -175,7 +175,7 @@ class Bidirectional(_Wrapper):
         self.input_spec = layer.input_spec
 
     def build(self, input_shape):
-        with name_scope(self.name):
+        with name_scope(self.name, caller=self):
             self.forward_layer.build(input_shape)
             self.backward_layer.build(input_shape)
         self.built = True

@@ -1,7 +1,7 @@
 """`Sequential`: a stack of layers, each called on the previous one's output."""
 
 from rkeras.layers.input_layer import InputLayer
-from rkeras.layers.layer import Layer
+from rkeras.layers.layer import Layer, name_scope
 from rkeras.models.model import Model
 from rkeras.symbolic import KerasTensor
 
@@ -89,8 +89,9 @@ class Sequential(Model):
             self._stack.insert(0, InputLayer(batch_shape=input_shape))
         inputs = self._stack[0]._output_tensor
         x = inputs
-        for layer in self._stack[1:]:
-            x = layer(x)
+        with name_scope(self.name, caller=self):  # as Keras's build: weights under `<model>/`
+            for layer in self._stack[1:]:
+                x = layer(x)
         from rkeras.models.functional import Functional
 
         # Unnamed, as in Keras: the inner graph takes a `functional` name of the session.
