@@ -73,3 +73,19 @@ def test_loads_keras_weights_file_of_a_subclassed_model():
         w.assign(np.zeros(w.shape, str(w.dtype)))
     net.load_weights(os.path.join(FIXTURES, "keras_subclassed.weights.h5"))
     np.testing.assert_allclose(net.predict(X4[:4], verbose=0), np.asarray(REF["subclassed_weights_file"]["predict"]), rtol=1e-5)
+
+
+def test_reads_keras_lambda_layers():
+    """A model JSON with Lambda layers written by Keras (its bytecode, same Python) loads with
+    safe_mode=False and computes what Keras computed."""
+    import numpy as np
+
+    ref = REF["lambda_layers"]
+    with open(os.path.join(FIXTURES, "keras_lambda_model.json")) as f:
+        config = json.load(f)
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        rkeras.saving.deserialize_keras_object(config)
+    model = rkeras.saving.deserialize_keras_object(config, safe_mode=False)
+    from api_cases import X4
+
+    np.testing.assert_allclose(model.predict(X4[:2], verbose=0), np.asarray(ref["predict"]), rtol=1e-6)

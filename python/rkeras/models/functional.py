@@ -86,6 +86,7 @@ class Functional(Model):
     """A model defined by its input and output KerasTensors."""
 
     _keras_module = "keras.src.models.functional"
+    _from_config_takes_safe_mode = True  # a Lambda inside loads only with safe_mode=False
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name, trainable=trainable, **kwargs)

@@ -13,6 +13,7 @@ class Sequential(Model):
     Built from an `Input`/`InputLayer`, a first layer's `input_shape=`, `build()`, or the first call."""
 
     _keras_module = "keras"
+    _from_config_takes_safe_mode = True
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
@@ -178,14 +179,14 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
         from rkeras.saving.serialization_lib import deserialize_keras_object
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
             if "module" not in layer_config and "class_name" in layer_config:
                 layer_config = dict(layer_config, module="keras.layers")
-            layer = deserialize_keras_object(layer_config, custom_objects=custom_objects)
+            layer = deserialize_keras_object(layer_config, custom_objects=custom_objects, safe_mode=safe_mode)
             model.add(layer, rebuild=False)
         build_shape = config.get("build_input_shape")
         if not (model._stack and isinstance(model._stack[0], InputLayer)) and build_shape:

@@ -158,7 +158,7 @@ def serialize_keras_object(obj):
     if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
         from rkeras.saving import python_code
 
-        return {"class_name": "__lambda__", "config": {"value": python_code.func_dump(obj)}}
+        return {"class_name": "__lambda__", "config": {"value": list(python_code.func_dump(obj))}}
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         registered = _GLOBAL_CUSTOM_NAMES.get(obj)
         module = obj.__module__ or ""
