@@ -309,3 +309,63 @@ def test_a_generator_that_runs_out_ends_training_with_keras_warning():
     assert history.epoch == [0] and len(history.history["loss"]) == 1
     with pytest.warns(UserWarning, match="`shuffle=True` was passed, but will be ignored since the data `x` was provided as a generator"):
         model.fit(iter([(x, y)]), epochs=1, verbose=0)
+
+
+def test_custom_train_step_as_in_the_keras_guide():
+    """The "customizing fit()" guide: `x, y = data`, compute_loss, optimizer.apply, the metrics
+    in self.metrics, and the returned dict is what fit logs (Keras's _get_metrics_result_or_logs)."""
+
+    class CustomModel(Model):
+        def train_step(self, data):
+            x, y = data
+            with rkeras.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            grads = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply(grads, self.trainable_variables)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+        def test_step(self, data):
+            x, y = data
+            return {"answer": 42.0, "batch": float(len(x))}
+
+    x, y = _data(32)
+    inputs = rkeras.Input((4,))
+    model = CustomModel(inputs, layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizer=rkeras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, validation_data=(x, y))
+    assert sorted(history.history) == ["accuracy", "loss", "val_answer", "val_batch"]
+    assert history.history["val_answer"] == [42.0, 42.0] and history.history["val_batch"] == [8.0, 8.0]
+    assert history.history["loss"][-1] > 0 and 0 <= history.history["accuracy"][-1] <= 1 and model.evaluate(x, y, verbose=0, return_dict=True) == {"answer": 42.0, "batch": 32.0}
+    # Batches without sample weights are (x, y); with them (x, y, w).
+    seen = []
+    model.train_step = lambda data: seen.append(len(data)) or {"loss": 0.0}
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.fit(x, y, sample_weight=np.ones(32), batch_size=16, epochs=1, verbose=0)
+    assert seen == [2, 2, 3, 3]
+
+
+def test_keras2_spellings():
+    x, y = _data(40)
+    model = Sequential([layers.Dense(8, activation="relu", batch_input_shape=(None, 4)), layers.Dense(3, activation="softmax")])
+    assert model.input_shape == (None, 4) and model.built
+    legacy = Sequential([layers.Dense(8, input_dim=4), layers.Dense(3, activation="softmax")])
+    assert legacy.input_shape == (None, 4)
+    model.compile(optimizer=rkeras.optimizers.SGD(lr=0.1, decay=0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, nb_epoch=3, batch_size=10, verbose=0)
+    assert history.epoch == [0, 1, 2]
+
+    def batches():
+        while True:
+            for i in range(0, 40, 10):
+                yield x[i : i + 10], y[i : i + 10]
+
+    assert model.evaluate_generator(batches(), steps=4) == model.evaluate(x, y, batch_size=10, verbose=0)
+    np.testing.assert_array_equal(model.predict_generator(((x[i : i + 10],) for i in range(0, 40, 10))), model.predict(x, verbose=0))
+    history = model.fit_generator(batches(), steps_per_epoch=4, epochs=2, verbose=0, validation_data=(x, y))
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]

@@ -1,6 +1,7 @@
 """`Model`: a Layer with training (compile/fit/evaluate/predict), summary, saving. `Model(inputs,
 outputs)` builds a functional model; subclassing `Model` gives a model defined by `call`."""
 
+import inspect
 import json
 
 from rkeras import ops
@@ -9,6 +10,18 @@ from rkeras.models.inference_plan import SKIP, inference_plan
 from rkeras.trainers.trainer import Trainer
 
 __all__ = ["Model"]
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """`cls` with Functional mixed in after it (its own methods first), made once per class."""
+    from rkeras.models.functional import Functional
+
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
 
 
 def _is_functional_call(args, kwargs):
@@ -21,11 +34,16 @@ class Model(Trainer, Layer):
     _keras_module = "keras"
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and _is_functional_call(args, kwargs):
+        if _is_functional_call(args, kwargs):
             from rkeras.models.functional import Functional
 
-            return Layer.__new__(Functional)
-        return Layer.__new__(cls)
+            if cls is Model:
+                return Layer.__new__(Functional, *args, **kwargs)
+            if not issubclass(cls, Functional):
+                # `class CustomModel(keras.Model)` built as `CustomModel(inputs, outputs)` (the
+                # "customize fit()" pattern): as Keras, the class becomes a functional model.
+                return Layer.__new__(_functional_subclass(cls), *args, **kwargs)
+        return Layer.__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
         trainable = kwargs.pop("trainable", True)
@@ -121,8 +139,11 @@ class Model(Trainer, Layer):
         if "layers" in config and "input_layers" in config:
             from rkeras.models.functional import Functional, functional_from_config
 
-            target = cls if issubclass(cls, Functional) else Functional
-            return functional_from_config(target, config, custom_objects=custom_objects)
+            # As Keras: a subclass whose constructor is the functional one (not overridden, or
+            # taking *args/**kwargs) is rebuilt as a functional model of that class.
+            init = inspect.getfullargspec(cls.__init__)
+            revivable = issubclass(cls, Functional) or cls.__init__ is Model.__init__ or (init.varargs == "args" and init.varkw == "kwargs")
+            return functional_from_config(cls if revivable else Functional, config, custom_objects=custom_objects)
         try:
             return cls(**config)
         except TypeError as e:

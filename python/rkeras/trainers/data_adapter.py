@@ -9,7 +9,7 @@ import numpy as np
 
 from rkeras import tree
 
-__all__ = ["get_data_adapter", "unpack_x_y_sample_weight", "train_validation_split"]
+__all__ = ["get_data_adapter", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "train_validation_split"]
 
 
 def unpack_x_y_sample_weight(data):
@@ -24,6 +24,16 @@ def unpack_x_y_sample_weight(data):
     if len(data) == 3:
         return data
     raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, found: {data}")
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """A batch as Keras hands it to `train_step`: `(x,)`, `(x, y)` or `(x, y, sample_weight)`,
+    so a custom `train_step` can unpack `x, y = data`."""
+    if sample_weight is not None:
+        return (x, y, sample_weight)
+    if y is not None:
+        return (x, y)
+    return (x,)
 
 
 def _as_array(value, what):
@@ -111,7 +121,7 @@ class ArrayAdapter:
             else:
                 idx = order[lo : lo + bs]
                 take = lambda a, idx=idx: None if a is None else a[idx]  # noqa: E731
-            yield (tree.map_structure(take, self.x), tree.map_structure(take, self.y), tree.map_structure(take, self.sw))
+            yield pack_x_y_sample_weight(tree.map_structure(take, self.x), tree.map_structure(take, self.y), tree.map_structure(take, self.sw))
 
     def on_epoch_begin(self):
         pass
@@ -156,7 +166,7 @@ class GeneratorAdapter:
             x, y, sw = _map_arrays(x, "x"), _map_arrays(y, "y"), _map_arrays(sw, "sample_weight")
             if self.class_weight is not None and y is not None:
                 sw = _class_weight_to_sample_weight(y, sw, self.class_weight)
-            yield x, y, sw
+            yield pack_x_y_sample_weight(x, y, sw)
 
     def on_epoch_begin(self):
         pass
@@ -185,7 +195,7 @@ class PyDatasetAdapter:
             x, y, sw = _map_arrays(x, "x"), _map_arrays(y, "y"), _map_arrays(sw, "sample_weight")
             if self.class_weight is not None and y is not None:
                 sw = _class_weight_to_sample_weight(y, sw, self.class_weight)
-            yield x, y, sw
+            yield pack_x_y_sample_weight(x, y, sw)
 
     def on_epoch_begin(self):
         hook = getattr(self.dataset, "on_epoch_begin", None)

@@ -127,6 +127,14 @@ class Trainer:
                 logs[name] = _log_value(value)
         return dict(sorted(logs.items()))
 
+    def _metrics_result_or_logs(self, logs):
+        """The metrics' results, unless the last step returned other entries (a custom
+        `train_step`/`test_step`): then its logs, as Keras's `_get_metrics_result_or_logs`."""
+        metric_logs = self._logs()
+        if isinstance(logs, dict) and set(logs) == set(metric_logs):
+            return metric_logs
+        return {k: _log_value(v) for k, v in (logs or {}).items()}
+
     def _flat_logs(self, logs):
         """Keras's order for the lists evaluate/train_on_batch/test_on_batch return: `loss`,
         a single-output model's metrics in compile order, the per-output losses, then every
@@ -212,6 +220,26 @@ class Trainer:
         if not self.built:
             self._maybe_build(_first_leaf(x))
 
+    def _build_compile_state(self, batch):
+        """Resolve the compiled losses and metrics from the first batch before any step runs
+        (Keras's symbolic build), so `self.metrics` lists them inside a custom `train_step`."""
+        if not self.built:
+            self._ensure_built(batch[0])
+        pending = [c for c in (self._compile_loss, self._compile_metrics) if c is not None and not c.built]
+        if not pending:
+            return
+        x, y, _ = data_adapter.unpack_x_y_sample_weight(batch)
+        if y is None:
+            return
+        y = self._align_targets(y)
+        y_pred = getattr(self, "_outputs_struct", None)
+        if y_pred is None and getattr(self, "_functional", None) is not None:
+            y_pred = self._functional._outputs_struct
+        if y_pred is None:
+            y_pred = self(x, training=False)  # a subclassed model: its outputs' shapes from a call
+        for compiled in pending:
+            compiled.build(y, y_pred)
+
     # ----- fit -----------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
         from rkeras import callbacks as callbacks_module
@@ -245,8 +273,8 @@ class Trainer:
             self._train_variables = None
             stepped = False
             for step, batch in enumerate(adapter):
-                if not self.built:
-                    self._ensure_built(batch[0])
+                if step == 0:
+                    self._build_compile_state(batch)
                 cb.on_train_batch_begin(step)
                 logs = self.train_step(batch)
                 stepped = True
@@ -258,7 +286,7 @@ class Trainer:
                 if getattr(adapter, "exhausted", False):
                     break
                 raise ValueError("Unexpected result of `train_function` (Empty logs). The training data is empty.")
-            epoch_logs = dict(self._logs())
+            epoch_logs = dict(self._metrics_result_or_logs(logs))
             if val_adapter is not None and _should_validate(epoch, validation_freq):
                 # As Keras's evaluate inside fit: the callbacks see the test hooks, and every
                 # validation starts a fresh pass over the validation data.
@@ -279,11 +307,12 @@ class Trainer:
     def _evaluate_adapter(self, adapter, callbacks=None):
         self.reset_metrics()
         ran = False
+        logs = {}
         for step, batch in enumerate(adapter):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
-            if not self.built:
-                self._ensure_built(batch[0])
+            if step == 0:
+                self._build_compile_state(batch)
             logs = self.test_step(batch)
             ran = True
             if callbacks is not None:
@@ -291,7 +320,7 @@ class Trainer:
         adapter.on_epoch_end()
         if not ran:
             raise ValueError("Expected some data for evaluation, but the dataset is empty.")
-        return self._logs()
+        return self._metrics_result_or_logs(logs)
 
     # ----- evaluate / predict --------------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None, return_dict=False, **kwargs):
@@ -338,19 +367,19 @@ class Trainer:
             if sample_weight is not None:
                 raise ValueError("Arguments `sample_weight` and `class_weight` cannot be specified at the same time.")
             sample_weight = data_adapter._class_weight_to_sample_weight(data_adapter._map_arrays(y, "y"), None, class_weight)
-        if not self.built:
-            self._ensure_built(x)
+        data = data_adapter.pack_x_y_sample_weight(x, y, sample_weight)
+        self._build_compile_state(data)
         self._train_variables = None
         self.reset_metrics()  # as Keras: the results are this batch's alone
-        logs = self.train_step((x, y, sample_weight))
+        logs = self._metrics_result_or_logs(self.train_step(data))
         return logs if return_dict else self._flat_logs(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
-        if not self.built:
-            self._ensure_built(x)
+        data = data_adapter.pack_x_y_sample_weight(x, y, sample_weight)
+        self._build_compile_state(data)
         self.reset_metrics()
-        logs = self.test_step((x, y, sample_weight))
+        logs = self._metrics_result_or_logs(self.test_step(data))
         return logs if return_dict else self._flat_logs(logs)
 
     def predict_on_batch(self, x):
