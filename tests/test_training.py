@@ -369,3 +369,21 @@ def test_keras2_spellings():
     np.testing.assert_array_equal(model.predict_generator(((x[i : i + 10],) for i in range(0, 40, 10))), model.predict(x, verbose=0))
     history = model.fit_generator(batches(), steps_per_epoch=4, epochs=2, verbose=0, validation_data=(x, y))
     assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+
+
+def test_validation_split_takes_the_last_fraction_before_shuffling():
+    x = np.arange(20, dtype="float32")[:, None]
+    model = Sequential([rkeras.Input((1,)), layers.Dense(1, kernel_initializer="ones", use_bias=False)])
+    model.compile(optimizer=rkeras.optimizers.SGD(0.0), loss="mse")
+    seen = []
+    step = model.train_step
+    model.train_step = lambda data: seen.extend(np.asarray(data[0]).ravel().tolist()) or step(data)
+    rkeras.utils.set_random_seed(3)
+    history = model.fit(x, x, validation_split=0.25, batch_size=4, epochs=2, shuffle=True, verbose=0)
+    assert sorted(seen[:15]) == list(range(15)) and sorted(seen[15:]) == list(range(15))
+    assert seen[:15] != list(range(15)) and seen[:15] != seen[15:]  # shuffled, differently each epoch
+    assert history.history["val_loss"] == [0.0, 0.0]  # identity model on the last 5 samples
+    # validation on the last 5 exactly: a model off by one shows their mean squared error.
+    model.layers[0].kernel.assign(np.full((1, 1), 2.0, "float32"))
+    history = model.fit(x, x, validation_split=0.25, batch_size=4, epochs=1, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(np.mean(np.arange(15, 20) ** 2))
