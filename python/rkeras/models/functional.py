@@ -375,7 +375,8 @@ def functional_from_config(cls, config, custom_objects=None, safe_mode=True):
                 try:
                     if isinstance(node, dict):
                         args = resolve(node.get("args", []))
-                        kwargs = resolve(node.get("kwargs", {}))
+                        # `mask=None` (Keras records it) is what a call without a mask does.
+                        kwargs = {k: v for k, v in resolve(node.get("kwargs", {})).items() if not (k == "mask" and v is None)}
                     else:
                         args, kwargs = legacy_args(node)
                 except _NotReady:
