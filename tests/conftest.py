@@ -19,5 +19,5 @@ def _fresh_session():
     """Every test starts with Keras's auto-naming counters at zero (`dense`, not `dense_7`)."""
     import rkeras
 
-    rkeras.backend.clear_session()
+    rkeras.backend.clear_session(free_memory=False)
     yield

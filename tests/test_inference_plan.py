@@ -88,3 +88,22 @@ def test_plan_follows_weights_and_structure_changes():
     np.testing.assert_allclose(model.predict_on_batch(x), np.full((2, 1), 6.0))
     model.pop()
     np.testing.assert_allclose(model.predict_on_batch(x), np.full((2, 3), 2.0))
+
+
+def test_models_rebuilt_from_json_keep_the_lean_path():
+    """Keras (and rkeras) record `mask=None` on nodes of layers taking a mask; the rebuilt
+    model's nodes do not carry it, so its inference calls still take the plan."""
+    import json
+
+    import rkeras
+    from rkeras.models.inference_plan import inference_plan
+
+    i = rkeras.Input((4,))
+    model = rkeras.Model(i, rkeras.layers.Softmax()(rkeras.layers.Dense(3)(i)))
+    config = json.loads(model.to_json())
+    assert config["config"]["layers"][2]["inbound_nodes"][0]["kwargs"] == {"mask": None}
+    rebuilt = rkeras.models.model_from_json(model.to_json())
+    assert inference_plan(rebuilt) is not None
+    rebuilt.set_weights(model.get_weights())
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(rebuilt(x)), np.asarray(model(x)))

@@ -120,8 +120,10 @@ def test_merge_values_and_functions():
     np.testing.assert_allclose(np.asarray(layers.Dot(axes=1, normalize=True)([a, b])), (an * bn).sum(1, keepdims=True), rtol=1e-5)
     with pytest.raises(ValueError):
         layers.Add()([a, np.ones((3, 5), "float32")])
-    with pytest.raises(ValueError):
-        layers.Add()([a])
+    # Keras 3 merges a single input (it is returned as is); Subtract takes exactly two.
+    np.testing.assert_array_equal(np.asarray(layers.Add()([a])), a)
+    with pytest.raises(ValueError, match="exactly 2 inputs"):
+        layers.Subtract()([a, a, a])
 
 
 def test_activation_layer_values():

@@ -362,7 +362,7 @@ def test_unknown_names_and_arguments_are_errors():
         losses.Dice(beta=0.5)
     with pytest.raises(ValueError, match="reduction"):
         losses.LogCosh(reduction="average")
-    with pytest.raises(ValueError, match="loss identifier: 'dicee'"):
+    with pytest.raises(ValueError, match="Could not interpret loss identifier: dicee"):
         rkeras.Sequential([rkeras.Input((3,)), rkeras.layers.Dense(1)]).compile(loss="dicee")
 
 

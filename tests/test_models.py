@@ -160,3 +160,44 @@ def test_bad_model_inputs_name_the_layer_and_shapes():
         model.compile(loss="mse", optimizer="sgdd")
     with pytest.raises(ValueError, match="metric"):
         model.compile(loss="mse", metrics=["acc_typo"])
+
+
+def test_subclassed_model_auto_config_keeps_the_arguments():
+    """Plain constructor arguments of a model without get_config are its config (Keras's
+    auto-config); unlike Keras 3.15, which records only the defaults, the values passed."""
+
+    class Net(Model):
+        def __init__(self, units=2, activation="relu", **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(units, activation=activation)
+
+        def call(self, x):
+            return self.dense(x)
+
+    net = Net(3, activation="tanh", name="net")
+    config = net.get_config()
+    assert {k: config[k] for k in ("name", "units", "activation", "trainable")} == {"name": "net", "units": 3, "activation": "tanh", "trainable": True}
+    revived = Net.from_config(config)
+    assert revived.name == "net" and revived(np.ones((1, 4), "float32")).shape == (1, 3) and revived.dense.activation is rkeras.activations.tanh
+    rebuilt = rkeras.models.model_from_json(net.to_json(), custom_objects={"Net": Net})
+    assert isinstance(rebuilt, Net) and rebuilt.get_config() == config
+
+
+def test_model_subclass_built_from_inputs_and_outputs_is_functional():
+    """`class CustomModel(keras.Model)` called as `CustomModel(inputs, outputs)` (Keras's
+    customize-fit pattern) is a functional model of that class, and revives as one."""
+    from rkeras.models import Functional
+
+    class CustomModel(Model):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    inputs = rkeras.Input((4,))
+    model = CustomModel(inputs, layers.Dense(2)(inputs))
+    assert isinstance(model, CustomModel) and isinstance(model, Functional) and type(model).__name__ == "CustomModel"
+    assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense"]
+    revived = CustomModel.from_config(model.get_config())
+    assert isinstance(revived, CustomModel) and isinstance(revived, Functional)
+    x = np.ones((3, 4), "float32")
+    revived.set_weights(model.get_weights())
+    np.testing.assert_array_equal(revived.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -204,6 +204,9 @@ def test_saved_optimizer_state_is_restored(name, tmp_path):
     y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
 
     def model():
+        # Slot names come from the weights' paths, which start with the model's name: the same
+        # name for both models (as when a script saves, and another loads).
+        rkeras.backend.clear_session()
         rkeras.utils.set_random_seed(1)
         m = rkeras.Sequential([rkeras.Input((3,)), rkeras.layers.Dense(4, name="hidden"), rkeras.layers.Dense(1, name="out")])
         m.compile(optimizer=optimizers.get(name), loss="mse")

@@ -144,8 +144,11 @@ def test_early_stopping_patience_and_restore_best_weights():
     for a, b in zip(model.get_weights(), seen[best][1]):
         np.testing.assert_array_equal(a, b)
 
-    auto = rkeras.callbacks.EarlyStopping(monitor="val_accuracy")
-    assert auto._better is np.greater and rkeras.callbacks.EarlyStopping()._better is np.less
+    # Auto mode decides at the first epoch end, from the compiled metric's direction (Keras).
+    model.compile(optimizer=rkeras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    auto, by_loss = rkeras.callbacks.EarlyStopping(monitor="val_accuracy"), rkeras.callbacks.EarlyStopping()
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[auto, by_loss])
+    assert auto._better is np.greater and by_loss._better is np.less
 
 
 def test_callback_hooks_order():
@@ -176,28 +179,33 @@ def test_callback_hooks_order():
 
 
 def test_progress_output_formats(capsys, monkeypatch):
+    """Not on a terminal (a log file, a pipe): only each epoch's finished line, without the
+    control characters and colours used on terminals (those are compared with Keras's bytes in
+    test_api_keras_compat.py)."""
+    import re
+
     x, y = _data(n=32)
     model = _classifier()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, batch_size=8, epochs=2, verbose=1)
-    out = capsys.readouterr().out
-    assert "Epoch 1/2" in out and "Epoch 2/2" in out
-    final = [line for line in out.splitlines() if line.startswith("4/4")]
-    assert len(final) == 2 and "━" in final[0] and "/step - accuracy: " in final[0] and " - loss: " in final[0]
+    lines = capsys.readouterr().out.splitlines()
+    bar = r"4/4 ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}"
+    assert lines[0] == "Epoch 1/2" and re.fullmatch(bar, lines[1]) and lines[2] == "Epoch 2/2" and re.fullmatch(bar, lines[3])
+    assert len(lines) == 4
     model.fit(x, y, batch_size=8, epochs=2, verbose=2)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "Epoch 1/2" and lines[1].startswith("4/4 - ") and "step - accuracy:" in lines[1] and "━" not in lines[1]
+    assert lines[0] == "Epoch 1/2" and re.fullmatch(r"4/4 - \d+s - \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}", lines[1])
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
 
-    # A stdout that cannot encode the bar characters gets an ASCII bar.
+    # A stdout that cannot encode the bar characters gets Keras's fallback: "=" for "━".
     raw = io.BytesIO()
     ascii_out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
     monkeypatch.setattr(sys, "stdout", ascii_out)
     model.evaluate(x, y, batch_size=8, verbose=1)
     ascii_out.flush()
     text = raw.getvalue().decode("ascii")
-    assert "4/4 [====================]" in text and "loss:" in text
+    assert re.fullmatch(r"4/4 ={20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}\n", text)
 
 
 def test_functional_two_branch_and_subclassed_models_train():
@@ -274,3 +282,108 @@ def test_mlp_on_bundled_digits_reaches_95_percent():
     model.fit(x_train, rkeras.utils.to_categorical(y_train).argmax(1), epochs=30, batch_size=32, verbose=0)
     _, acc = model.evaluate(x_test, y_test, verbose=0)
     assert acc >= 0.95
+
+
+def test_bad_fit_data_gets_a_clear_error():
+    x, y = _data(20)
+    model = _classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    for split in (1.5, -0.1, 1.0):
+        with pytest.raises(ValueError, match=r"`validation_split` must be a float between 0 and 1.*Received: validation_split="):
+            model.fit(x, y, validation_split=split, verbose=0)
+    with pytest.raises(ValueError, match=r"`x` contains a list of Python scalars.*np.asarray"):
+        model.fit(x.tolist(), y, verbose=0)
+    with pytest.raises(ValueError, match=r"`y` is a list of Python scalars"):
+        model.fit(x, y.tolist(), verbose=0)
+    # Lists of arrays stay multi-input data.
+    assert model.evaluate(x, y, verbose=0) > 0
+
+
+def test_a_generator_that_runs_out_ends_training_with_keras_warning():
+    x, y = _data(40)
+    model = _classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    batches = ((x[i : i + 10], y[i : i + 10]) for i in range(0, 40, 10))
+    with pytest.warns(UserWarning, match="Your input ran out of data; interrupting training"):
+        history = model.fit(batches, epochs=3, verbose=0, shuffle=False)
+    assert history.epoch == [0] and len(history.history["loss"]) == 1
+    with pytest.warns(UserWarning, match="`shuffle=True` was passed, but will be ignored since the data `x` was provided as a generator"):
+        model.fit(iter([(x, y)]), epochs=1, verbose=0)
+
+
+def test_custom_train_step_as_in_the_keras_guide():
+    """The "customizing fit()" guide: `x, y = data`, compute_loss, optimizer.apply, the metrics
+    in self.metrics, and the returned dict is what fit logs (Keras's _get_metrics_result_or_logs)."""
+
+    class CustomModel(Model):
+        def train_step(self, data):
+            x, y = data
+            with rkeras.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            grads = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply(grads, self.trainable_variables)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+        def test_step(self, data):
+            x, y = data
+            return {"answer": 42.0, "batch": float(len(x))}
+
+    x, y = _data(32)
+    inputs = rkeras.Input((4,))
+    model = CustomModel(inputs, layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizer=rkeras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, validation_data=(x, y))
+    assert sorted(history.history) == ["accuracy", "loss", "val_answer", "val_batch"]
+    assert history.history["val_answer"] == [42.0, 42.0] and history.history["val_batch"] == [8.0, 8.0]
+    assert history.history["loss"][-1] > 0 and 0 <= history.history["accuracy"][-1] <= 1 and model.evaluate(x, y, verbose=0, return_dict=True) == {"answer": 42.0, "batch": 32.0}
+    # Batches without sample weights are (x, y); with them (x, y, w).
+    seen = []
+    model.train_step = lambda data: seen.append(len(data)) or {"loss": 0.0}
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.fit(x, y, sample_weight=np.ones(32), batch_size=16, epochs=1, verbose=0)
+    assert seen == [2, 2, 3, 3]
+
+
+def test_keras2_spellings():
+    x, y = _data(40)
+    model = Sequential([layers.Dense(8, activation="relu", batch_input_shape=(None, 4)), layers.Dense(3, activation="softmax")])
+    assert model.input_shape == (None, 4) and model.built
+    legacy = Sequential([layers.Dense(8, input_dim=4), layers.Dense(3, activation="softmax")])
+    assert legacy.input_shape == (None, 4)
+    model.compile(optimizer=rkeras.optimizers.SGD(lr=0.1, decay=0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, nb_epoch=3, batch_size=10, verbose=0)
+    assert history.epoch == [0, 1, 2]
+
+    def batches():
+        while True:
+            for i in range(0, 40, 10):
+                yield x[i : i + 10], y[i : i + 10]
+
+    assert model.evaluate_generator(batches(), steps=4) == model.evaluate(x, y, batch_size=10, verbose=0)
+    np.testing.assert_array_equal(model.predict_generator(((x[i : i + 10],) for i in range(0, 40, 10))), model.predict(x, verbose=0))
+    history = model.fit_generator(batches(), steps_per_epoch=4, epochs=2, verbose=0, validation_data=(x, y))
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+
+
+def test_validation_split_takes_the_last_fraction_before_shuffling():
+    x = np.arange(20, dtype="float32")[:, None]
+    model = Sequential([rkeras.Input((1,)), layers.Dense(1, kernel_initializer="ones", use_bias=False)])
+    model.compile(optimizer=rkeras.optimizers.SGD(0.0), loss="mse")
+    seen = []
+    step = model.train_step
+    model.train_step = lambda data: seen.extend(np.asarray(data[0]).ravel().tolist()) or step(data)
+    rkeras.utils.set_random_seed(3)
+    history = model.fit(x, x, validation_split=0.25, batch_size=4, epochs=2, shuffle=True, verbose=0)
+    assert sorted(seen[:15]) == list(range(15)) and sorted(seen[15:]) == list(range(15))
+    assert seen[:15] != list(range(15)) and seen[:15] != seen[15:]  # shuffled, differently each epoch
+    assert history.history["val_loss"] == [0.0, 0.0]  # identity model on the last 5 samples
+    # validation on the last 5 exactly: a model off by one shows their mean squared error.
+    model.layers[0].kernel.assign(np.full((1, 1), 2.0, "float32"))
+    history = model.fit(x, x, validation_split=0.25, batch_size=4, epochs=1, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(np.mean(np.arange(15, 20) ** 2))

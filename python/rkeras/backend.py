@@ -23,8 +23,17 @@ def backend():
 
 
 def clear_session(free_memory=True):
-    """Reset the per-session name counters (the next Dense is `dense` again), as Keras does."""
+    """Reset the session state, as Keras does: the name counters (the next Dense is `dense`
+    again, the next KerasTensor `keras_tensor`) and the global seed generator of unseeded
+    random calls (re-created from Python's `random` on next use)."""
+    from rkeras import random
+
     reset_uids()
+    random._GLOBAL_GENERATOR = None
+    if free_memory:
+        import gc
+
+        gc.collect()
 
 
 def image_data_format():

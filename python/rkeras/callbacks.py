@@ -128,9 +128,29 @@ class CallbackList(Callback):
 
 
 def _dispatch(name):
-    def hook(self, *args, **kwargs):
-        for cb in self.callbacks:
-            getattr(cb, name)(*args, **kwargs)
+    """Calls `name` on every callback as Keras does: `(batch, logs=logs)` for batch hooks,
+    `(epoch, logs)` for epoch hooks, `(logs)` for the begin/end hooks, with `{}` for no logs
+    (so `LambdaCallback(on_train_begin=lambda logs: ...)` works)."""
+    if "batch" in name:
+
+        def hook(self, batch, logs=None):
+            logs = {} if logs is None else logs
+            for cb in self.callbacks:
+                getattr(cb, name)(batch, logs=logs)
+
+    elif "epoch" in name:
+
+        def hook(self, epoch, logs=None):
+            logs = {} if logs is None else logs
+            for cb in self.callbacks:
+                getattr(cb, name)(epoch, logs)
+
+    else:
+
+        def hook(self, logs=None):
+            logs = {} if logs is None else logs
+            for cb in self.callbacks:
+                getattr(cb, name)(logs)
 
     hook.__name__ = name
     return hook
@@ -183,12 +203,15 @@ class ProgbarLogger(Callback):
     def on_test_begin(self, logs=None):
         if not self._called_in_fit:
             self._reset_progbar()
+            self._maybe_init_progbar()
 
     def on_predict_begin(self, logs=None):
         self._reset_progbar()
+        self._maybe_init_progbar()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._reset_progbar()
+        self._maybe_init_progbar()
         if self.verbose and self.epochs > 1:
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
 
@@ -216,31 +239,40 @@ class ProgbarLogger(Callback):
         self.seen = 0
         self.progbar = None
 
-    def _update(self, batch, logs):
+    def _maybe_init_progbar(self):
+        # Created when the epoch starts, so the elapsed time includes the first step; the logs
+        # are running means already, so they are shown as given (stateless_metrics=set()).
         if self.progbar is None:
-            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step", stateless_metrics=set())
+
+    def _update(self, batch, logs):
+        self._maybe_init_progbar()
         self.seen = batch + 1
         if self.verbose == 1:
             self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
 
     def _finalize(self, logs):
-        if self.progbar is None:
-            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+        self._maybe_init_progbar()
         if self.target is None:
             self.target = self.seen
             self.progbar.target = self.seen
         self.progbar.update(self.target, list((logs or {}).items()), finalize=True)
 
 
-def _monitor_direction(monitor):
-    """"max" for accuracy-like metrics, "min" for losses and errors (Keras's auto mode)."""
+def _monitor_direction(model, monitor):
+    """"min" or "max" for `monitor` as Keras's auto mode decides: losses are minimized; a
+    compiled metric of that name follows its `_direction`; anything else is an error."""
     name = monitor[4:] if monitor.startswith("val_") else monitor
-    if name == "loss" or name.endswith("_loss"):
+    if name == "loss":
         return "min"
-    for key in ("acc", "accuracy", "auc", "precision", "recall", "f1_score", "fbeta_score", "iou"):
-        if name == key or name.endswith("_" + key) or name.endswith(key):
-            return "max"
-    return "min"
+    compiled = getattr(model, "_compile_metrics", None)
+    for _, metric, _ in getattr(compiled, "metrics", None) or []:
+        if metric.name == name and getattr(metric, "_direction", None) is not None:
+            return "max" if metric._direction == "up" else "min"
+    for tracker in getattr(model, "_output_loss_trackers", None) or []:
+        if tracker.name == name:
+            return "min"
+    return None
 
 
 class EarlyStopping(Callback):
@@ -260,10 +292,7 @@ class EarlyStopping(Callback):
             warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.", stacklevel=2)
             mode = "auto"
         self.mode = mode
-        direction = _monitor_direction(monitor) if mode == "auto" else mode
-        self._better = np.greater if direction == "max" else np.less
-        if direction == "min":
-            self.min_delta *= -1
+        self._better = None  # set at the first epoch end, once the model's metrics exist (as Keras)
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None
@@ -292,7 +321,21 @@ class EarlyStopping(Callback):
             )
         return value
 
+    def _set_monitor_op(self):
+        direction = self.mode if self.mode != "auto" else _monitor_direction(self.model, self.monitor)
+        if direction is None:
+            raise ValueError(
+                f"{type(self).__name__} callback received monitor={self.monitor}, but Keras isn't able to automatically "
+                "determine whether that metric should be maximized or minimized. Pass `mode='max'` in order to monitor "
+                "based on the highest metric value, or pass `mode='min'` in order to use the lowest value."
+            )
+        self._better = np.greater if direction == "max" else np.less
+        if direction == "min":
+            self.min_delta *= -1
+
     def on_epoch_end(self, epoch, logs=None):
+        if self._better is None:
+            self._set_monitor_op()
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return

@@ -91,7 +91,7 @@ class RandomNormal(RandomInitializer):
         return rk_random.normal(tuple(shape), mean=self.mean, stddev=self.stddev, dtype=_dtype(dtype), seed=self.seed)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
 
 
 class RandomUniform(RandomInitializer):
@@ -104,7 +104,7 @@ class RandomUniform(RandomInitializer):
         return rk_random.uniform(tuple(shape), minval=self.minval, maxval=self.maxval, dtype=_dtype(dtype), seed=self.seed)
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
+        return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
 
 
 class TruncatedNormal(RandomInitializer):
@@ -119,7 +119,7 @@ class TruncatedNormal(RandomInitializer):
         return rk_random.truncated_normal(tuple(shape), mean=self.mean, stddev=self.stddev, dtype=_dtype(dtype), seed=self.seed)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):
@@ -176,7 +176,7 @@ class VarianceScaling(RandomInitializer):
         return rk_random.uniform(shape, minval=-limit, maxval=limit, dtype=dtype, seed=self.seed)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, **super().get_config(), "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {**super().get_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _FixedVarianceScaling(VarianceScaling):
@@ -237,7 +237,7 @@ class Orthogonal(RandomInitializer):
         return ops.convert_to_tensor((self.gain * q).reshape(shape).astype(_dtype(dtype)))
 
     def get_config(self):
-        return {"gain": self.gain, **super().get_config()}
+        return {**super().get_config(), "gain": self.gain}
 
 
 OrthogonalInitializer = Orthogonal

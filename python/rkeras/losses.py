@@ -480,6 +480,7 @@ class Dice(LossFunctionWrapper):
     """1 − Dice coefficient of y_true and y_pred over `axis` (all axes if None)."""
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        axis = tuple(axis) if isinstance(axis, list) else axis  # a JSON config gives a list
         super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
         self.axis = axis
 
@@ -489,6 +490,7 @@ class Tversky(LossFunctionWrapper):
     (alpha = beta = 0.5 is Dice)."""
 
     def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):
+        axis = tuple(axis) if isinstance(axis, list) else axis  # a JSON config gives a list
         super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
         self.alpha, self.beta, self.axis = alpha, beta, axis
 
@@ -561,4 +563,4 @@ def get(identifier):
         obj = obj()
     if callable(obj):
         return obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    raise ValueError(f"Could not interpret loss identifier: {identifier}")

@@ -12,6 +12,10 @@ class KerasTensor:
     def __init__(self, shape, dtype="float32", name=None, sparse=False, ragged=False):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = _dtype_name(dtype)
+        if name is None:
+            from rkeras.utils.naming import auto_name
+
+            name = auto_name("keras_tensor")
         self.name = name
         self.sparse = sparse
         self.ragged = ragged

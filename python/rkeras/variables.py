@@ -10,6 +10,15 @@ class Variable(_core.Variable):
     # numpy defers binary operators to ours (as TensorFlow's tensors do).
     __array_priority__ = 100
 
+    @property
+    def path(self):
+        """Where the variable lives, `dense/kernel` (its name unless its owner set it)."""
+        return self.__dict__.get("_path") or self.name
+
+    @path.setter
+    def path(self, value):
+        self.__dict__["_path"] = value
+
     def __getitem__(self, key):
         return self.value[key]
 

@@ -134,6 +134,9 @@ class Lambda(Layer):
         self.mask = mask
         self.supports_masking = mask is not None
 
+    def build(self, input_shape):
+        self.built = True  # nothing to create; built by the first call as in Keras (records the shape)
+
     def call(self, inputs, mask=None, training=None):
         import inspect
 
@@ -180,22 +183,52 @@ class Lambda(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["function"] = serialize_keras_object(self.function)
-        config["arguments"] = self.arguments
+        config["function"] = _function_config(self.function)
         if self._output_shape is not None:
-            config["output_shape"] = self._output_shape if not callable(self._output_shape) else serialize_keras_object(self._output_shape)
+            config["output_shape"] = _function_config(self._output_shape) if callable(self._output_shape) else self._output_shape
         if self.mask is not None:
-            config["mask"] = self.mask if not callable(self.mask) else serialize_keras_object(self.mask)
+            config["mask"] = _function_config(self.mask) if callable(self.mask) else serialize_keras_object(self.mask)
+        config["arguments"] = serialize_keras_object(self.arguments)
         return config
 
     @classmethod
     def from_config(cls, config, safe_mode=True, custom_objects=None):
-        from rkeras.saving.serialization_lib import deserialize_keras_object
+        from rkeras.saving.serialization_lib import deserialize_keras_object, in_safe_mode
 
         config = dict(config)
         for key in ("function", "output_shape", "mask"):
             value = config.get(key)
-            if isinstance(value, dict) and "class_name" in value:
+            if isinstance(value, dict) and value.get("class_name") == "__lambda__":
+                if in_safe_mode(safe_mode):
+                    raise ValueError(
+                        "Requested the deserialization of a `Lambda` layer whose `function` is a Python lambda. This "
+                        "carries a potential risk of arbitrary code execution and thus it is disallowed by default. If "
+                        "you trust the source of the artifact, you can override this error by passing `safe_mode=False` "
+                        "to the loading function, or calling `keras.config.enable_unsafe_deserialization()."
+                    )
+                config[key] = _load_lambda(value["config"])
+            elif isinstance(value, dict) and "class_name" in value:
                 config[key] = deserialize_keras_object(value, custom_objects=custom_objects, safe_mode=safe_mode)
+        if isinstance(config.get("output_shape"), list) and all(d is None or isinstance(d, int) for d in config["output_shape"]):
+            config["output_shape"] = tuple(config["output_shape"])
         return cls(**config)
 
+
+def _function_config(fn):
+    """A lambda as Keras's Lambda layer writes it (its bytecode); other functions by name."""
+    import types
+
+    if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>":
+        from rkeras.saving import python_code
+
+        code, defaults, closure = python_code.func_dump(fn)
+        return {"class_name": "__lambda__", "config": {"code": code, "defaults": defaults, "closure": closure}}
+    return serialize_keras_object(fn)
+
+
+def _load_lambda(config):
+    from rkeras.saving import python_code
+
+    if "code" in config:  # Keras's Lambda layer format
+        return python_code.func_load(config["code"], defaults=config.get("defaults"), closure=config.get("closure"))
+    return python_code.func_load(config["value"])  # the generic `__lambda__` record

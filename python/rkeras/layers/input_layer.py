@@ -39,7 +39,7 @@ class InputLayer(Layer):
         self.sparse = False
         self.optional = optional
         self.built = True
-        tensor = KerasTensor(batch_shape, dtype=self._dtype_name, name=self.name)
+        tensor = KerasTensor(batch_shape, dtype=self._dtype_name, name=name)
         Node(self, outputs=tensor)
         self._output_tensor = tensor
 

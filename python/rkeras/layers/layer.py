@@ -21,17 +21,31 @@ _context = threading.local()
 
 
 @contextlib.contextmanager
-def name_scope(name):
-    """Weights created inside get paths under `name/` (a wrapper building its inner layers, so
-    Bidirectional's two LSTMs get `forward_lstm/lstm_cell/kernel` and `backward_lstm/...`)."""
+def name_scope(name, caller=None):
+    """Weights created inside get paths under `name/`, as Keras's name scopes: a layer's first
+    call (and a Sequential's build) opens its own, so the weights its sublayers create are
+    `model/dense/kernel`; a wrapper building its inner layers opens one so Bidirectional's
+    LSTMs get `bidirectional/forward_lstm/lstm_cell/kernel`. A scope opened by `caller` is not
+    opened again inside itself."""
     scopes = getattr(_context, "scopes", None)
     if scopes is None:
         scopes = _context.scopes = []
-    scopes.append(name)
+    if caller is not None and scopes and scopes[-1][1] is caller:
+        yield
+        return
+    scopes.append((name, caller))
     try:
         yield
     finally:
         scopes.pop()
+
+
+def _weight_path(layer, name):
+    scopes = getattr(_context, "scopes", None) or []
+    names = [n for n, _ in scopes]
+    if not scopes or scopes[-1][1] is not layer:
+        names.append(layer.name)
+    return "/".join(names + [name])
 
 
 def _call_context():
@@ -78,24 +92,30 @@ class InputSpec:
 
 
 def _check_input_spec(specs, inputs, layer_name):
+    """Keras's `assert_input_compatibility`, with its messages."""
     if specs is None:
         return
     flat = tree.flatten(inputs)
     specs = tree.flatten(specs)
     if len(specs) > 1 and len(flat) != len(specs):
-        raise ValueError(f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input tensors.')
+        raise ValueError(
+            f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input tensors. '
+            f"Inputs received: {[getattr(x, 'shape', x) for x in flat]}"
+        )
     for i, (spec, x) in enumerate(zip(specs, flat)):
         if spec is None or x is None:
             continue
         shape = tuple(x.shape)
         ndim = len(shape)
-        where = f'Input {i} of layer "{layer_name}" is incompatible with the layer'
-        if spec.ndim is not None and ndim != spec.ndim:
+        where = f"Input {i} with name '{spec.name}' of layer '{layer_name}' is incompatible with the layer"
+        if spec.ndim is not None and not spec.allow_last_axis_squeeze and ndim != spec.ndim:
             raise ValueError(f"{where}: expected ndim={spec.ndim}, found ndim={ndim}. Full shape received: {shape}")
         if spec.max_ndim is not None and ndim > spec.max_ndim:
-            raise ValueError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={ndim}. Full shape received: {shape}")
+            raise ValueError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={ndim}")
         if spec.min_ndim is not None and ndim < spec.min_ndim:
             raise ValueError(f"{where}: expected min_ndim={spec.min_ndim}, found ndim={ndim}. Full shape received: {shape}")
+        if spec.dtype is not None and str(x.dtype) != spec.dtype:
+            raise ValueError(f"{where}: expected dtype={spec.dtype}, found dtype={x.dtype}")
         for axis, value in spec.axes.items():
             if value is None:
                 continue
@@ -106,12 +126,17 @@ def _check_input_spec(specs, inputs, layer_name):
             if got is not None and got != value:
                 raise ValueError(f"{where}: expected axis {axis} of input shape to have value {value}, but received input with shape {shape}")
         if spec.shape is not None:
-            for want, got in zip(spec.shape, shape):
-                if want is not None and got is not None and want != got:
+            want, got = spec.shape, shape
+            if spec.allow_last_axis_squeeze:
+                # A trailing axis of size 1 on either side is ignored (Functional inputs).
+                got = got[:-1] if got and got[-1] == 1 else got
+                want = want[:-1] if want and want[-1] == 1 else want
+            for w, g in zip(want, got):
+                if w is not None and g is not None and w != g:
                     raise ValueError(f"{where}: expected shape={spec.shape}, found shape={shape}")
 
 
-def _to_tensor(x, dtype):
+def _to_tensor(x, dtype, layer_name=None):
     """Eager layer inputs: numpy/Python values become Tensors; floating inputs are cast to the
     layer's compute dtype (Keras's autocast), integer and bool inputs keep their dtype."""
     if x is None:
@@ -123,7 +148,8 @@ def _to_tensor(x, dtype):
     else:
         arr = np.asarray(x)
         if arr.dtype.kind not in "biuf":
-            raise TypeError(f"Layer inputs must be numeric arrays; received an array of dtype {arr.dtype}.")
+            where = f"layer '{layer_name}'" if layer_name else "a layer"
+            raise TypeError(f"Inputs to {where} must be numeric arrays or Tensors; received an array of dtype {arr.dtype}.")
         if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
             arr = arr.astype(dtype)
         t = ops.convert_to_tensor(arr)
@@ -143,6 +169,7 @@ _RESERVED = frozenset(
         "_build_shapes",
         "_dtype_policy",
         "_parent_path",
+        "_train_variables",
     ]
 )
 
@@ -172,6 +199,7 @@ class Layer:
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
+        object.__setattr__(obj, "_auto_config", _auto_config(cls, args, kwargs))
         # Set before any subclass __init__ code runs, so attribute tracking works at once.
         object.__setattr__(obj, "_trainable_variables", [])
         object.__setattr__(obj, "_non_trainable_variables", [])
@@ -179,6 +207,7 @@ class Layer:
         object.__setattr__(obj, "_losses", [])
         object.__setattr__(obj, "built", False)
         object.__setattr__(obj, "_trainable", True)
+        object.__setattr__(obj, "_called", False)
         return obj
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None, **kwargs):
@@ -200,7 +229,7 @@ class Layer:
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = _legacy_batch_shape(legacy)
-        if not _overrides(self, "build"):
+        if not _overrides(self, "build") and _stateless_builtin(type(self)):
             self.built = True
 
     # ----- dtype ---------------------------------------------------------------------------------
@@ -226,10 +255,13 @@ class Layer:
 
     # ----- tracking ------------------------------------------------------------------------------
     def __setattr__(self, name, value):
-        if name not in _RESERVED and isinstance(value, _core.Variable):
+        # Variables assigned as attributes, also inside lists/tuples/dicts, are this layer's own.
+        if name not in _RESERVED and isinstance(value, (_core.Variable, list, tuple, dict)):
             owned = self._trainable_variables + self._non_trainable_variables
-            if not any(v is value for v in owned):
-                (self._trainable_variables if value.trainable else self._non_trainable_variables).append(value)
+            for v in _variables_in(value):
+                if not any(v is o for o in owned):
+                    (self._trainable_variables if v.trainable else self._non_trainable_variables).append(v)
+                    owned.append(v)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -293,8 +325,7 @@ class Layer:
         # A weight created in a frozen layer is not trained until the layer is unfrozen (it is
         # kept with the trainable ones, which the `trainable` setter flips).
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable and self._trainable, name=name or "variable")
-        scope = "".join(f"{n}/" for n in getattr(_context, "scopes", ()))
-        variable.path = f"{scope}{self.name}/{name or 'variable'}"
+        variable.path = _weight_path(self, name or "variable")
         variable.regularizer = regularizers.get(regularizer)
         if variable.regularizer is not None:
             _REGULARIZED_WEIGHTS.add(variable)
@@ -469,7 +500,8 @@ class Layer:
         if takes_training and training is not None:
             kwargs["training"] = bool(training)
         mask = kwargs.pop("mask", None)
-        inputs = tree.map_structure(lambda x: _to_tensor(x, self.compute_dtype) if self.autocast else _to_tensor(x, None), args[0])
+        dtype = self.compute_dtype if self.autocast else None
+        inputs = tree.map_structure(lambda x: _to_tensor(x, dtype, self.name), args[0])
         if mask is None:
             masks = [getattr(t, "_keras_mask", None) for t in tree.flatten(inputs)]
             if any(m is not None for m in masks):
@@ -477,19 +509,13 @@ class Layer:
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
         _check_input_spec(self.input_spec, inputs, self.name)
-        if not self.built:
-            self._maybe_build(inputs)
-            _check_input_spec(self.input_spec, inputs, self.name)
-
-        stack = _call_context()
-        outermost = not stack
-        if outermost:
-            self._clear_losses()
-        stack.append(training)
-        try:
-            outputs = self.call(inputs, *args[1:], **kwargs)
-        finally:
-            stack.pop()
+        if self._called:
+            outputs = self._build_and_call(inputs, training, args, kwargs)
+        else:
+            # The first call may build this layer and its sublayers: inside its name scope.
+            with name_scope(self.name, caller=self):
+                outputs = self._build_and_call(inputs, training, args, kwargs)
+            object.__setattr__(self, "_called", True)
         if self.activity_regularizer is not None:
             for out in tree.flatten(outputs):
                 batch = out.shape[0] if out.ndim else 1
@@ -507,6 +533,19 @@ class Layer:
                         pass
         return outputs
 
+    def _build_and_call(self, inputs, training, args, kwargs):
+        if not self.built:
+            self._maybe_build(inputs)
+            _check_input_spec(self.input_spec, inputs, self.name)
+        stack = _call_context()
+        if not stack:
+            self._clear_losses()
+        stack.append(training)
+        try:
+            return self.call(inputs, *args[1:], **kwargs)
+        finally:
+            stack.pop()
+
     def compute_mask(self, inputs, previous_mask=None):
         if not self.supports_masking:
             return None
@@ -516,14 +555,16 @@ class Layer:
     def _symbolic_call(self, *args, **kwargs):
         inputs = args[0]
         _check_input_spec(self.input_spec, inputs, self.name)
-        if not self.built:
-            self._maybe_build(inputs)
-            _check_input_spec(self.input_spec, inputs, self.name)
         # An explicit `training=` or `mask=` stays recorded on the node (e.g. a frozen base model
         # called with training=False, or Keras's configs, which record `mask=None`); the shape
         # computation needs neither.
         spec_kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
-        outputs = self.compute_output_spec(*args, **spec_kwargs)
+        with name_scope(self.name, caller=self) if not self._called else contextlib.nullcontext():
+            if not self.built:
+                self._maybe_build(inputs)
+                _check_input_spec(self.input_spec, inputs, self.name)
+            outputs = self.compute_output_spec(*args, **spec_kwargs)
+        object.__setattr__(self, "_called", True)
         in_masks = [getattr(t, "_keras_mask", None) for t in tree.flatten(inputs) if isinstance(t, KerasTensor)]
         if (self.supports_masking or _overrides(self, "compute_mask")) and any(m is not None for m in in_masks):
             for o in tree.flatten(outputs):
@@ -541,7 +582,9 @@ class Layer:
         inputs = args[0]
         if _overrides(self, "compute_output_shape"):
             shapes = tree.map_structure(lambda t: tuple(t.shape), inputs)
-            out_shapes = self.compute_output_shape(shapes, *[_shape_of(a) for a in args[1:]], **{k: _shape_of(v) for k, v in kwargs.items()})
+            # A mask (Keras configs record `mask=None` on nodes) never changes the output shape.
+            extra = {k: _shape_of(v) for k, v in kwargs.items() if k != "mask" and v is not None}
+            out_shapes = self.compute_output_shape(shapes, *[_shape_of(a) for a in args[1:]], **extra)
             return _specs_from_shapes(out_shapes, self.compute_dtype)
         return _trace_output_spec(self, args, kwargs)
 
@@ -566,13 +609,28 @@ class Layer:
 
     # ----- config --------------------------------------------------------------------------------
     def get_config(self):
+        """`name`, `trainable`, `dtype` (and `activity_regularizer`). A subclass that does not
+        override `get_config` also gets its constructor arguments, when they are all plain
+        values (Keras's auto-config); otherwise it must implement `get_config`."""
         from rkeras.saving.serialization_lib import serialize_keras_object
 
-        config = {"name": self.name, "trainable": self.trainable, "dtype": serialize_keras_object(self._dtype_policy)}
+        config = {"name": self.name}
+        if type(self).get_config is Layer.get_config and _is_user_class(type(self)):
+            auto = self.__dict__.get("_auto_config")
+            if auto is None:
+                raise NotImplementedError(
+                    f"Object {type(self).__name__} was created by passing non-serializable argument values in "
+                    "`__init__()`, and therefore the object must override `get_config()` in order to be "
+                    "serializable. Please implement `get_config()`."
+                )
+            config.update(auto)
+            params = inspect.signature(type(self).__init__).parameters
+            takes_kwargs = "kwargs" in params and params["kwargs"].kind == inspect.Parameter.VAR_KEYWORD
+            if "name" not in params and not takes_kwargs:
+                config.pop("name", None)  # it could not be passed back to __init__
+        config.update({"trainable": self.trainable, "dtype": serialize_keras_object(self._dtype_policy)})
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
-        if self._batch_input_shape is not None:
-            config["batch_shape"] = self._batch_input_shape
         return config
 
     @classmethod
@@ -614,6 +672,50 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _auto_config(cls, args, kwargs):
+    """The constructor arguments (defaults filled in, `name` left out) when they are all plain
+    values, else None: what Keras records to generate `get_config()` for user classes."""
+    if not _is_user_class(cls):
+        return None
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    params = list(signature.parameters.values())
+    if any(p.kind == inspect.Parameter.POSITIONAL_ONLY for p in params[1:]):
+        return None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(params[0].name, None)
+    for p in params:
+        if p.kind == inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(p.name, {}))
+        elif p.kind == inspect.Parameter.VAR_POSITIONAL and arguments.pop(p.name, ()):
+            return None
+    arguments.pop("name", None)
+    if not all(isinstance(v, _AUTO_CONFIG_TYPES) for v in tree.flatten(arguments)):
+        return None
+    return arguments
+
+
+def _stateless_builtin(cls):
+    """rkeras's layers without a `build` (and user subclasses of them) are built from the start,
+    as Keras's set `built = True` in `__init__`; a user layer deriving straight from `Layer` is
+    built by its first call, as in Keras."""
+    from rkeras.models.model import Model
+
+    return any(not _is_user_class(c) and c is not Layer and not issubclass(Model, c) for c in cls.__mro__ if issubclass(c, Layer))
+
+
+def _is_user_class(cls):
+    """Classes defined outside rkeras (rkeras's own layers and models write their configs)."""
+    return not cls.__module__.startswith("rkeras.")
+
+
 def _overrides(layer, method):
     base = getattr(Layer, method)
     return getattr(type(layer), method) is not base
@@ -632,6 +734,16 @@ def _layers_in(value):
         for v in value.values():
             out.extend(_layers_in(v))
         return out
+    return []
+
+
+def _variables_in(value):
+    if isinstance(value, _core.Variable):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for item in value for v in _variables_in(item)]
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _variables_in(item)]
     return []
 
 

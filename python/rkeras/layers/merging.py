@@ -13,17 +13,18 @@ __all__ = [
 
 
 class _Merge(Layer):
-    """Base of the elementwise merges: a list of ≥ 2 inputs whose non-batch shapes broadcast."""
+    """Base of the elementwise merges: a list of inputs whose non-batch shapes broadcast; inputs
+    of lower rank get axes inserted after the batch axis first, as in Keras."""
 
     supports_masking = True
-    _min_inputs = 2
+    _min_inputs = 1
 
     def _check_inputs(self, shapes):
         if not isinstance(shapes, (list, tuple)) or (shapes and not isinstance(shapes[0], (list, tuple))):
             raise ValueError(f"A merge layer should be called on a list of inputs. Received: input_shape={shapes} (not a list of shapes)")
         if len(shapes) < self._min_inputs:
             raise ValueError(
-                f"A merge layer should be called on a list of at least {self._min_inputs} inputs. Got {len(shapes)} inputs. "
+                f"A merge layer should be called on a list of at least {self._min_inputs} input. Received {len(shapes)} inputs. "
                 f"Full input_shape received: {shapes}"
             )
         batch = {s[0] for s in shapes if s and s[0] is not None}
@@ -32,15 +33,19 @@ class _Merge(Layer):
         return self._broadcast_shape(shapes)
 
     def _broadcast_shape(self, shapes):
-        ndim = max(len(s) for s in shapes)
+        """Keras's output shape: the non-batch shapes broadcast (right-aligned), after the one
+        known batch size."""
+        rest = [tuple(s[1:]) for s in shapes]
+        ndim = max(len(r) for r in rest)
         out = []
         for axis in range(1, ndim + 1):
-            dims = {s[-axis] for s in shapes if len(s) >= axis and s[-axis] != 1}
+            dims = {r[-axis] for r in rest if len(r) >= axis and r[-axis] != 1}
             known = {d for d in dims if d is not None}
             if len(known) > 1:
                 raise ValueError(f"Inputs have incompatible shapes. Received shapes {shapes}")
             out.append(known.pop() if known else (None if None in dims else 1))
-        return tuple(reversed(out))
+        batch = {s[0] for s in shapes if s and s[0] is not None}
+        return (batch.pop() if len(batch) == 1 else None,) + tuple(reversed(out))
 
     def build(self, input_shape):
         self._check_inputs(input_shape)
@@ -50,12 +55,14 @@ class _Merge(Layer):
         return self._check_inputs(input_shape)
 
     def call(self, inputs):
+        inputs = _same_rank(inputs)
         return functools.reduce(self._merge, inputs[1:], inputs[0])
 
     def compute_mask(self, inputs, mask=None):
-        if mask is None or all(m is None for m in mask):
+        # As Keras: a position is valid where any input is; no mask if an input has none.
+        if mask is None or any(m is None for m in mask):
             return None
-        return functools.reduce(ops.logical_and, [m for m in mask if m is not None])
+        return functools.reduce(ops.logical_or, mask)
 
 
 class Add(_Merge):
@@ -73,33 +80,44 @@ class Subtract(_Merge):
         return super()._check_inputs(shapes)
 
     def call(self, inputs):
-        return ops.subtract(inputs[0], inputs[1])
+        a, b = _same_rank(inputs)
+        return ops.subtract(a, b)
 
 
 class Multiply(_Merge):
-    """Elementwise product of the inputs."""
+    """Elementwise product of the inputs; masked-out entries count as 1 (and the product is 0
+    where no input is valid), as in Keras."""
 
-    _merge = staticmethod(ops.multiply)
+    def call(self, inputs):
+        inputs = _same_rank(inputs)
+        masks = [_feature_mask(x) for x in inputs]
+        if any(m is None for m in masks):
+            return functools.reduce(ops.multiply, inputs[1:], inputs[0])
+        factors = [ops.where(m, x, ops.ones_like(x)) for x, m in zip(inputs, masks)]
+        return ops.where(functools.reduce(ops.logical_or, masks), functools.reduce(ops.multiply, factors), ops.zeros_like(inputs[0]))
 
 
 class Average(_Merge):
     """Elementwise mean of the inputs."""
 
     def call(self, inputs):
+        inputs = _same_rank(inputs)
         total = functools.reduce(ops.add, inputs[1:], inputs[0])
         return ops.divide(total, float(len(inputs)))
 
 
 class Maximum(_Merge):
-    """Elementwise maximum of the inputs."""
+    """Elementwise maximum of the inputs (masked-out entries left out, as in Keras)."""
 
-    _merge = staticmethod(ops.maximum)
+    def call(self, inputs):
+        return _masked_reduce(ops.maximum, _same_rank(inputs))
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of the inputs."""
+    """Elementwise minimum of the inputs (masked-out entries left out, as in Keras)."""
 
-    _merge = staticmethod(ops.minimum)
+    def call(self, inputs):
+        return _masked_reduce(ops.minimum, _same_rank(inputs))
 
 
 class Concatenate(_Merge):
@@ -137,14 +155,18 @@ class Concatenate(_Merge):
         return ops.concatenate(list(inputs), axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
+        # Keras's rule: each mask broadcast to its input's shape (all True where there is none),
+        # concatenated along `axis`, then "any" over the last axis.
         if mask is None or all(m is None for m in mask):
             return None
-        present = [m for m in mask if m is not None]
-        if present[0].ndim == inputs[0].ndim - 1 and self.axis in (-1, inputs[0].ndim - 1):
-            # Masks over timesteps, features concatenated: a step is valid where every input is.
-            return functools.reduce(ops.logical_and, present)
-        filled = [ops.ones(tuple(x.shape), dtype="bool") if m is None else m for x, m in zip(inputs, mask)]
-        return ops.concatenate(filled, axis=self.axis)
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = ops.ones(tuple(x.shape), dtype="bool")
+            elif m.ndim < x.ndim:
+                m = ops.broadcast_to(ops.expand_dims(m, -1), tuple(x.shape))
+            full.append(m)
+        return ops.any(ops.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self):
         config = super().get_config()
@@ -154,8 +176,6 @@ class Concatenate(_Merge):
 
 class Dot(_Merge):
     """Batched dot product of two inputs over `axes` (cosine similarity with `normalize=True`)."""
-
-    supports_masking = False
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
@@ -195,6 +215,37 @@ class Dot(_Merge):
         config = super().get_config()
         config.update({"axes": self.axes, "normalize": self.normalize})
         return config
+
+
+def _same_rank(inputs):
+    """Lower-rank inputs get axes inserted at 1 until all have the highest rank (Keras's merge)."""
+    rank = max(x.ndim for x in inputs)
+    out = []
+    for x in inputs:
+        for _ in range(rank - x.ndim):
+            x = ops.expand_dims(x, 1)
+        out.append(x)
+    return out
+
+
+def _feature_mask(x):
+    """An input's timestep mask broadcast over its feature axis, or None."""
+    mask = getattr(x, "_keras_mask", None)
+    return None if mask is None else ops.broadcast_to(ops.expand_dims(mask, -1), tuple(x.shape))
+
+
+def _masked_reduce(op, inputs):
+    """Keras's max/min of masked inputs: where an input is masked out the others decide."""
+    output, output_mask = inputs[0], _feature_mask(inputs[0])
+    for x in inputs[1:]:
+        mask = _feature_mask(x)
+        if mask is not None:
+            x = ops.where(mask, x, output)
+        if output_mask is not None:
+            output = ops.where(output_mask, output, x)
+        output_mask = ops.logical_or(output_mask, mask) if mask is not None and output_mask is not None else None
+        output = op(output, x)
+    return output
 
 
 def _l2_normalize(x, axis):

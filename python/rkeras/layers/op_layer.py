@@ -23,10 +23,24 @@ def _resolve(name):
     return fn
 
 
+# The class (and so the default name) of the operation Keras records for these operators.
+_KERAS_OPS = {"divide": "TrueDivide", "abs": "Absolute", "get_item": "GetItem"}
+
+
+def keras_op_class_name(op):
+    """`multiply` -> `Multiply`, `divide` -> `TrueDivide`: what Keras's summary shows for the op."""
+    return _KERAS_OPS.get(op) or "".join(part.capitalize() for part in op.split("_"))
+
+
 class OpLayer(Layer):
-    """One rkeras op applied to symbolic arguments; constants are stored in the config."""
+    """One rkeras op applied to symbolic arguments; constants are stored in the config. Like
+    Keras's operations it is a node of the graph but not one of `model.layers`."""
 
     def __init__(self, op, **kwargs):
+        if kwargs.get("name") is None:
+            from rkeras.utils.naming import auto_name, to_snake_case
+
+            kwargs["name"] = auto_name(to_snake_case(keras_op_class_name(op)))
         super().__init__(**kwargs)
         self.op = op
         self._fn = _resolve(op)

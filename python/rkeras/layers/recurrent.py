@@ -291,7 +291,7 @@ class StackedRNNCells(Layer):
         shape = tuple(input_shape)
         for cell in self.cells:
             if not cell.built:
-                with name_scope(self.name):
+                with name_scope(self.name, caller=self):
                     cell.build(shape)
                 if isinstance(cell, Layer):
                     cell.built = True
@@ -378,7 +378,7 @@ class RNN(Layer):
         if self.stateful and sequences_shape[0] is None:
             raise ValueError(f"When using `stateful=True` in a RNN, the batch size must be static. Found dynamic batch size: sequence.shape={tuple(sequences_shape)}")
         if isinstance(self.cell, Layer) and not self.cell.built:
-            with name_scope(self.name):
+            with name_scope(self.name, caller=self):
                 self.cell.build((sequences_shape[0],) + tuple(sequences_shape[2:]))
             self.cell.built = True
         self.built = True
@@ -440,7 +440,9 @@ class RNN(Layer):
                 if self.states is None:
                     from rkeras.variables import Variable
 
-                    self.states = [Variable(s, trainable=False, name="rnn_state") for s in tree.flatten(self.get_initial_state(batch))]
+                    # Not tracked as weights (Keras leaves a stateful RNN's states out of `weights`
+                    # and its weights files).
+                    object.__setattr__(self, "states", [Variable(s, trainable=False, name="rnn_state") for s in tree.flatten(self.get_initial_state(batch))])
                 elif self.states[0].shape[0] != batch:
                     raise ValueError(f"If an RNN is stateful, the batch size of the input sequences must be the same as the batch size of the initial state.\n- Expected batch size: {self.states[0].shape[0]}\n- Received batch size: {batch}")
                 initial_state = list(self.states)

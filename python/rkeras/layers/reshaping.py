@@ -16,6 +16,9 @@ class Flatten(Layer):
         self.data_format = _data_format(data_format)
         self.input_spec = InputSpec(min_ndim=1)
 
+    def build(self, input_shape):
+        self.built = True  # stateless, but built by the first call as in Keras (it records the input shape)
+
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.ndim > 2:
             inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
@@ -88,6 +91,9 @@ class Permute(Layer):
             )
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
 
+    def build(self, input_shape):
+        self.built = True  # stateless, but built by the first call as in Keras (it records the input shape)
+
     def call(self, inputs):
         return ops.transpose(inputs, (0,) + self.dims)
 
@@ -109,6 +115,9 @@ class RepeatVector(Layer):
             raise TypeError(f"Expected an integer value for `n`, got {type(n).__name__}.")
         self.n = n
         self.input_spec = InputSpec(ndim=2)
+
+    def build(self, input_shape):
+        self.built = True  # stateless, but built by the first call as in Keras (it records the input shape)
 
     def call(self, inputs):
         return ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1)

@@ -142,7 +142,7 @@ class TimeDistributed(_Wrapper):
     def build(self, input_shape):
         child = self._child_shape(input_shape)
         if not self.layer.built:
-            with name_scope(self.name):
+            with name_scope(self.name, caller=self):
                 self.layer.build(child)
             self.layer.built = True
         self.built = True
@@ -216,7 +216,7 @@ class Bidirectional(_Wrapper):
         self.input_spec = layer.input_spec
 
     def build(self, input_shape):
-        with name_scope(self.name):
+        with name_scope(self.name, caller=self):
             self.forward_layer.build(input_shape)
             self.backward_layer.build(input_shape)
         self.built = True

@@ -15,7 +15,7 @@ from rkeras import ops
 from rkeras._core import Tensor
 from rkeras.losses import squeeze_or_expand_to_same_rank
 from rkeras.saving import serialization_lib
-from rkeras.utils.naming import to_snake_case
+from rkeras.utils.naming import auto_name, to_snake_case
 from rkeras.variables import Variable
 
 
@@ -27,10 +27,13 @@ def _tensor(x, dtype=None):
 
 class Metric:
     """Base class: subclasses create state with `add_variable` and implement `update_state` and
-    `result`."""
+    `result`. `_direction` ("up", "down" or None) is whether a higher value is better, as Keras
+    records it for EarlyStopping's auto mode."""
+
+    _direction = None
 
     def __init__(self, dtype=None, name=None):
-        self.name = name or to_snake_case(type(self).__name__)
+        self.name = name or auto_name(to_snake_case(type(self).__name__))  # `auc`, `auc_1`, ... as Keras
         self._dtype = str(dtype) if dtype is not None else "float32"
         self._variables = []
 
@@ -149,6 +152,8 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
+        if type(self)._direction is None and (getattr(fn, "__module__", None) == losses_module.__name__ or isinstance(fn, losses_module.Loss)):
+            self._direction = "down"  # the mean of a loss is minimized
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         mask = getattr(y_pred, "_keras_mask", None)
@@ -213,47 +218,65 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 # ----- metric classes --------------------------------------------------------------------------
 class Accuracy(MeanMetricWrapper):
+    _direction = "up"
+
     def __init__(self, name="accuracy", dtype=None):
         super().__init__(accuracy, name=name, dtype=dtype)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
+    _direction = "up"
+
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
+    _direction = "up"
+
     def __init__(self, name="categorical_accuracy", dtype=None):
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
 
 class SparseCategoricalAccuracy(MeanMetricWrapper):
+    _direction = "up"
+
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
 
 class MeanSquaredError(MeanMetricWrapper):
+    _direction = "down"
+
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(losses_module.mean_squared_error, name=name, dtype=dtype)
 
 
 class MeanAbsoluteError(MeanMetricWrapper):
+    _direction = "down"
+
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(losses_module.mean_absolute_error, name=name, dtype=dtype)
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
+    _direction = "down"
+
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0.0):
         super().__init__(losses_module.binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing)
 
 
 class CategoricalCrossentropy(MeanMetricWrapper):
+    _direction = "down"
+
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0.0, axis=-1):
         super().__init__(losses_module.categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    _direction = "down"
+
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1):
         super().__init__(losses_module.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits, axis=axis)
 
@@ -295,7 +318,7 @@ def _squared_error(y_true, y_pred):
     return losses_module.mean_squared_error(y_true, y_pred)
 
 
-def _wrapper_class(fn, class_name, default_name, doc, **defaults):
+def _wrapper_class(fn, class_name, default_name, doc, direction="down", **defaults):
     """A MeanMetricWrapper subclass averaging `fn`, with Keras's class name, default name and
     keyword defaults."""
 
@@ -308,24 +331,26 @@ def _wrapper_class(fn, class_name, default_name, doc, **defaults):
         for key, value in params.items():
             setattr(self, key, value)
 
-    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__, "_direction": direction})
 
 
 MeanAbsolutePercentageError = _wrapper_class(losses_module.mean_absolute_percentage_error, "MeanAbsolutePercentageError", "mean_absolute_percentage_error", "Mean of 100·|Δ| / max(|y_true|, ε).")
 MeanSquaredLogarithmicError = _wrapper_class(losses_module.mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "Mean squared difference of log(1 + ·).")
-CosineSimilarity = _wrapper_class(cosine_similarity, "CosineSimilarity", "cosine_similarity", "Mean cosine similarity along `axis`.", axis=-1)
+CosineSimilarity = _wrapper_class(cosine_similarity, "CosineSimilarity", "cosine_similarity", "Mean cosine similarity along `axis`.", direction="up", axis=-1)
 LogCoshError = _wrapper_class(losses_module.log_cosh, "LogCoshError", "logcosh", "Mean log(cosh(error)).")
 KLDivergence = _wrapper_class(losses_module.kl_divergence, "KLDivergence", "kl_divergence", "Mean Σ y_true·log(y_true / y_pred).")
 Poisson = _wrapper_class(losses_module.poisson, "Poisson", "poisson", "Mean of y_pred − y_true·log(y_pred + ε).")
 Hinge = _wrapper_class(losses_module.hinge, "Hinge", "hinge", "Mean hinge loss.")
 SquaredHinge = _wrapper_class(losses_module.squared_hinge, "SquaredHinge", "squared_hinge", "Mean squared hinge loss.")
 CategoricalHinge = _wrapper_class(losses_module.categorical_hinge, "CategoricalHinge", "categorical_hinge", "Mean categorical hinge loss.")
-TopKCategoricalAccuracy = _wrapper_class(top_k_categorical_accuracy, "TopKCategoricalAccuracy", "top_k_categorical_accuracy", "How often the label is among the k highest scores.", k=5)
-SparseTopKCategoricalAccuracy = _wrapper_class(sparse_top_k_categorical_accuracy, "SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy", "How often the integer label is among the k highest scores.", k=5, from_sorted_ids=False)
+TopKCategoricalAccuracy = _wrapper_class(top_k_categorical_accuracy, "TopKCategoricalAccuracy", "top_k_categorical_accuracy", "How often the label is among the k highest scores.", direction="up", k=5)
+SparseTopKCategoricalAccuracy = _wrapper_class(sparse_top_k_categorical_accuracy, "SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy", "How often the integer label is among the k highest scores.", direction="up", k=5, from_sorted_ids=False)
 
 
 class RootMeanSquaredError(Mean):
     """√(mean of (y_pred − y_true)²) over everything seen."""
+
+    _direction = "down"
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -392,6 +417,13 @@ for _cls in _CLASSES:
     # where a metric function already has that name, the function stays (same values in compile).
     ALL_OBJECTS_DICT.setdefault(to_snake_case(_cls.__name__), _cls)
 ALL_OBJECTS_DICT.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+# The names Keras's `metrics.get` resolves, each to a class.
+_KERAS_NAMES = {name: cls for c in _CLASSES for name, cls in ((c.__name__, c), (to_snake_case(c.__name__), c))}
+_KERAS_NAMES.update({
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError, "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+})
 
 
 def serialize(metric):
@@ -409,7 +441,9 @@ def get(identifier):
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
+        # A name Keras knows stands for its class (`"mae"` -> MeanAbsoluteError(),
+        # `"accuracy"` -> Accuracy()), as Keras's `get` returns; other names are functions.
+        obj = _KERAS_NAMES.get(identifier) or ALL_OBJECTS_DICT.get(identifier)
     else:
         obj = identifier
     if isinstance(obj, type):

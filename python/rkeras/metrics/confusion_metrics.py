@@ -199,6 +199,8 @@ class _PrecisionRecall(_ConfusionMetric):
     """tp / (tp + other) at each threshold; with `top_k` only each row's k highest predictions
     can be positive (and with no thresholds every one of them is); `class_id` keeps one class."""
 
+    _direction = "up"
+
     _other = None  # "fp" (Precision) or "fn" (Recall)
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
@@ -242,6 +244,8 @@ class SensitivitySpecificityBase(_ConfusionMetric):
     """All four counts at `num_thresholds` evenly spaced thresholds in [0, 1] (one threshold, 0.5,
     when num_thresholds == 1); subclasses report the best value of one rate among the thresholds
     where another rate reaches `value`."""
+
+    _direction = "up"
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -362,6 +366,8 @@ class AUC(_ConfusionMetric):
     "majoring" the lower and upper Riemann sums. With `multi_label` each label (last axis) has its
     own curve and the result is their mean, weighted by `label_weights`; otherwise labels are
     flattened and `label_weights` weight the counts."""
+
+    _direction = "up"
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
         if curve not in _CURVES:

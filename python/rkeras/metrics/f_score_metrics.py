@@ -15,6 +15,8 @@ class FBetaScore(Metric):
     """F-beta of multi-class / multi-label predictions of shape (batch_size, num_classes);
     `average` None (per class), "micro", "macro" or "weighted" (by each class's true weight)."""
 
+    _direction = "up"
+
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
         if average not in (None, "micro", "macro", "weighted"):

@@ -23,6 +23,8 @@ class _IoUBase(Metric):
     `ignore_class` labels are left out. Dense (one-hot / score) inputs are argmax-ed over `axis`
     unless `sparse_y_true` / `sparse_y_pred`."""
 
+    _direction = "up"
+
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True, sparse_y_pred=True, axis=-1):
         super().__init__(name=name, dtype=_standardize_dtype(dtype or "int"))
         self.num_classes = num_classes

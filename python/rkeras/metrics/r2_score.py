@@ -15,6 +15,8 @@ class R2Score(Metric):
     """R² of (batch_size, output_dim) regressions; `class_aggregation` None (per output),
     "uniform_average" or "variance_weighted_average"."""
 
+    _direction = "up"
+
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
         valid = (None, "uniform_average", "variance_weighted_average")

@@ -1,17 +1,34 @@
 """Functional models: `Model(inputs, outputs)` over a graph of layer calls on KerasTensors."""
 
-from rkeras import tree
+from rkeras import ops, tree
 from rkeras.layers.input_layer import InputLayer
 from rkeras.layers.layer import InputSpec, _to_tensor
+from rkeras.layers.op_layer import OpLayer
 from rkeras.models.model import Model
 from rkeras.symbolic import KerasTensor
 
 __all__ = ["Functional"]
 
 
+def adjust_input_rank(x, ref_shape):
+    """As Keras's Functional: an input one rank short of an input whose last axis is 1 gets that
+    axis (`(N,)` feeds `Input(shape=(1,))`), one with an extra trailing axis of 1 loses it."""
+    if x is None or not hasattr(x, "shape"):
+        return x
+    rank, ref_rank = len(x.shape), len(ref_shape)
+    if rank == ref_rank:
+        return x
+    if rank == ref_rank + 1 and x.shape[-1] == 1:
+        return ops.squeeze(_to_tensor(x, None), axis=-1)
+    if rank == ref_rank - 1 and ref_rank and ref_shape[-1] == 1:
+        return ops.expand_dims(_to_tensor(x, None), axis=-1)
+    raise ValueError(f"Invalid input shape for input {x!r}. Expected shape {tuple(ref_shape)}, but input has incompatible shape {tuple(x.shape)}")
+
+
 def map_graph(inputs, outputs):
-    """Nodes in execution order and operations in Keras's order (by decreasing depth, ties by
-    discovery from the outputs), as Keras's `_build_map`/`map_graph` compute them."""
+    """Nodes in execution order, operations in Keras's order (by decreasing depth, ties by
+    discovery from the outputs) and the nodes by depth (input nodes included), as Keras's
+    `_build_map`/`map_graph` compute them."""
     finished, in_progress = set(), set()
     nodes_post_order = []
     op_index = {}
@@ -62,13 +79,14 @@ def map_graph(inputs, outputs):
                 continue
             order.append(node)
     ops_sorted = sorted(op_depth, key=lambda op: (-op_depth[op], op_index.get(op, 0)))
-    return order, ops_sorted
+    return order, ops_sorted, by_depth
 
 
 class Functional(Model):
     """A model defined by its input and output KerasTensors."""
 
     _keras_module = "keras.src.models.functional"
+    _from_config_takes_safe_mode = True  # a Lambda inside loads only with safe_mode=False
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name, trainable=trainable, **kwargs)
@@ -88,20 +106,22 @@ class Functional(Model):
         self._outputs_struct = outputs
         self._inputs = flat_inputs
         self._outputs = flat_outputs
-        self._nodes, operations = map_graph(flat_inputs, flat_outputs)
+        self._nodes, operations, self._nodes_by_depth = map_graph(flat_inputs, flat_outputs)
         self._operations = operations
         self.built = True
         self._input_layers_meta = [t._keras_history for t in flat_inputs]
         self._output_layers_meta = [t._keras_history for t in flat_outputs]
+        self.output_names = [t._keras_history[0].name for t in flat_outputs]
 
     # ----- structure -----------------------------------------------------------------------------
     @property
     def layers(self):
-        return list(self._operations)
+        """The graph's layers (operators applied to KerasTensors are not layers, as in Keras)."""
+        return [op for op in self._operations if not isinstance(op, OpLayer)]
 
     @property
     def _layers(self):
-        return list(self._operations)
+        return self.layers
 
     @property
     def inputs(self):
@@ -169,7 +189,7 @@ class Functional(Model):
         return flat
 
     def call(self, inputs, training=None, mask=None):
-        flat = self._flatten_call_inputs(inputs)
+        flat = [adjust_input_rank(x, kt.shape) for x, kt in zip(self._flatten_call_inputs(inputs), self._inputs)]
         return self._run_graph(flat, masks=tree.flatten(mask) if mask is not None else None)
 
     def _run_graph(self, flat_inputs, masks=None, symbolic=False):
@@ -179,7 +199,7 @@ class Functional(Model):
                 values[id(kt)] = x
                 continue
             dtype = kt.dtype if kt.dtype in ("float32", "float64") else None
-            x = _to_tensor(x, dtype)
+            x = _to_tensor(x, dtype, self.name)
             if masks is not None and i < len(masks) and masks[i] is not None:
                 x._keras_mask = masks[i]
             values[id(kt)] = x
@@ -202,6 +222,9 @@ class Functional(Model):
     def _maybe_build(self, inputs):
         self.built = True
 
+    def get_build_config(self):
+        return {"input_shape": None}  # built from its graph, as Keras records it
+
     # ----- config --------------------------------------------------------------------------------
     def get_config(self):
         from rkeras.saving.serialization_lib import serialize_keras_object
@@ -209,6 +232,7 @@ class Functional(Model):
         node_keys = {}
         layer_configs = []
         for op in self._operations:
+            is_op = isinstance(op, OpLayer)
             entry = serialize_keras_object(op)
             entry["name"] = op.name
             nodes = []
@@ -220,8 +244,8 @@ class Functional(Model):
                     continue
                 nodes.append(
                     {
-                        "args": serialize_keras_object(_encode_history(list(node.call_args), node_keys)),
-                        "kwargs": serialize_keras_object(_encode_history(node.call_kwargs, node_keys)),
+                        "args": serialize_keras_object(_encode_history(list(node.call_args), node_keys, keep_tuples=is_op)),
+                        "kwargs": serialize_keras_object(_encode_history(_recorded_kwargs(node), node_keys, keep_tuples=is_op)),
                     }
                 )
             entry["inbound_nodes"] = nodes
@@ -251,17 +275,36 @@ class Functional(Model):
 
 
 
-def _encode_history(structure, node_keys):
-    """Node arguments for the config: KerasTensors become Keras's `__keras_tensor__` records."""
+def _recorded_kwargs(node):
+    """A node's keyword arguments as Keras records them: a layer whose `call` takes `mask`,
+    called on one tensor without a mask, gets `mask=None`."""
+    kwargs = dict(node.call_kwargs)
+    op = node.operation
+    if "mask" not in kwargs and not isinstance(op, OpLayer) and op._signature()[1] and len(node.arguments_flat) == 1:
+        if getattr(node.arguments_flat[0], "_keras_mask", None) is None:
+            kwargs["mask"] = None
+    return kwargs
+
+
+def _encode_history(structure, node_keys, keep_tuples=False):
+    """Node arguments for the config: KerasTensors become Keras's `__keras_tensor__` records.
+    With `keep_tuples` (an op's constant arguments, e.g. an index `x[:, 0]`), tuples stay
+    tuples through JSON as `__tuple__` records."""
 
     def encode(x):
         if isinstance(x, KerasTensor):
             op, node_index, tensor_index = x._keras_history
             history = [op.name, node_keys.get((id(op), node_index), node_index), tensor_index]
             return {"class_name": "__keras_tensor__", "config": {"shape": list(x.shape), "dtype": x.dtype, "keras_history": history}}
+        if isinstance(x, tuple) and keep_tuples:
+            return {"class_name": "__tuple__", "config": {"value": [encode(v) for v in x]}}
+        if isinstance(x, (list, tuple)):
+            return [encode(v) for v in x]
+        if isinstance(x, dict):
+            return {k: encode(v) for k, v in x.items()}
         return x
 
-    return tree.map_structure(encode, structure)
+    return encode(structure)
 
 
 def _map_struct_refs(structure, ref):
@@ -332,7 +375,8 @@ def functional_from_config(cls, config, custom_objects=None, safe_mode=True):
                 try:
                     if isinstance(node, dict):
                         args = resolve(node.get("args", []))
-                        kwargs = resolve(node.get("kwargs", {}))
+                        # `mask=None` (Keras records it) is what a call without a mask does.
+                        kwargs = {k: v for k, v in resolve(node.get("kwargs", {})).items() if not (k == "mask" and v is None)}
                     else:
                         args, kwargs = legacy_args(node)
                 except _NotReady:

@@ -1,6 +1,7 @@
 """`Model`: a Layer with training (compile/fit/evaluate/predict), summary, saving. `Model(inputs,
 outputs)` builds a functional model; subclassing `Model` gives a model defined by `call`."""
 
+import inspect
 import json
 
 from rkeras import ops
@@ -9,6 +10,18 @@ from rkeras.models.inference_plan import SKIP, inference_plan
 from rkeras.trainers.trainer import Trainer
 
 __all__ = ["Model"]
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """`cls` with Functional mixed in after it (its own methods first), made once per class."""
+    from rkeras.models.functional import Functional
+
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
 
 
 def _is_functional_call(args, kwargs):
@@ -21,11 +34,16 @@ class Model(Trainer, Layer):
     _keras_module = "keras"
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and _is_functional_call(args, kwargs):
+        if _is_functional_call(args, kwargs):
             from rkeras.models.functional import Functional
 
-            return Layer.__new__(Functional)
-        return Layer.__new__(cls)
+            if cls is Model:
+                return Layer.__new__(Functional, *args, **kwargs)
+            if not issubclass(cls, Functional):
+                # `class CustomModel(keras.Model)` built as `CustomModel(inputs, outputs)` (the
+                # "customize fit()" pattern): as Keras, the class becomes a functional model.
+                return Layer.__new__(_functional_subclass(cls), *args, **kwargs)
+        return Layer.__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
         trainable = kwargs.pop("trainable", True)
@@ -108,7 +126,7 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False, layer_range=None):
         from rkeras.utils.summary_utils import print_summary
 
-        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn, expand_nested=expand_nested, show_trainable=show_trainable)
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn, expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     # ----- serialization -------------------------------------------------------------------------
     def to_json(self, **kwargs):
@@ -116,29 +134,26 @@ class Model(Trainer, Layer):
 
         return json.dumps(serialize_keras_object(self), **kwargs)
 
-    def get_config(self):
-        # A subclassed model whose constructor takes only `name`/`trainable`/`dtype` can rebuild
-        # itself; anything else must override get_config, as in Keras.
-        import inspect
-
-        config = {"name": self.name, "trainable": self.trainable}
-        params = inspect.signature(type(self).__init__).parameters
-        extra = [p for p in params if p not in ("self", "args", "kwargs", "name", "trainable", "dtype")]
-        if extra and type(self).get_config is Model.get_config and type(self) is not Model:
-            raise NotImplementedError(
-                f"Model {type(self).__name__} has constructor arguments {extra}: override `get_config()` to return them "
-                "(and `from_config()` if needed) to serialize it."
-            )
-        return config
-
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if "layers" in config and "input_layers" in config:
             from rkeras.models.functional import Functional, functional_from_config
 
-            target = cls if issubclass(cls, Functional) else Functional
-            return functional_from_config(target, config, custom_objects=custom_objects)
-        return cls(**config)
+            # As Keras: a subclass whose constructor is the functional one (not overridden, or
+            # taking *args/**kwargs) is rebuilt as a functional model of that class.
+            init = inspect.getfullargspec(cls.__init__)
+            revivable = issubclass(cls, Functional) or cls.__init__ is Model.__init__ or (init.varargs == "args" and init.varkw == "kwargs")
+            return functional_from_config(cls if revivable else Functional, config, custom_objects=custom_objects)
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(
+                "Unable to revive model from config. When overriding the `get_config()` method, make sure that the "
+                f"returned config contains all items used as arguments in the constructor to {cls}, which is the "
+                "default behavior. You can override this default behavior by defining a `from_config(cls, config)` "
+                f"class method to specify how to create an instance of {cls.__name__} from its config.\n\n"
+                f"Received config={config}\n\nError encountered during deserialization: {e}"
+            ) from e
 
     # ----- weights files -------------------------------------------------------------------------
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):

@@ -1,7 +1,7 @@
 """`Sequential`: a stack of layers, each called on the previous one's output."""
 
 from rkeras.layers.input_layer import InputLayer
-from rkeras.layers.layer import Layer
+from rkeras.layers.layer import Layer, name_scope
 from rkeras.models.model import Model
 from rkeras.symbolic import KerasTensor
 
@@ -13,6 +13,7 @@ class Sequential(Model):
     Built from an `Input`/`InputLayer`, a first layer's `input_shape=`, `build()`, or the first call."""
 
     _keras_module = "keras"
+    _from_config_takes_safe_mode = True
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
@@ -89,11 +90,13 @@ class Sequential(Model):
             self._stack.insert(0, InputLayer(batch_shape=input_shape))
         inputs = self._stack[0]._output_tensor
         x = inputs
-        for layer in self._stack[1:]:
-            x = layer(x)
+        with name_scope(self.name, caller=self):  # as Keras's build: weights under `<model>/`
+            for layer in self._stack[1:]:
+                x = layer(x)
         from rkeras.models.functional import Functional
 
-        self._functional = Functional(inputs=inputs, outputs=x, name=self.name + "_functional")
+        # Unnamed, as in Keras: the inner graph takes a `functional` name of the session.
+        self._functional = Functional(inputs=inputs, outputs=x)
         self.__dict__.pop("_inference_plan_cache", None)
         self._build_shapes = input_shape
         self.built = True
@@ -108,6 +111,10 @@ class Sequential(Model):
     # ----- running -------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
         x = inputs
+        if self._functional is not None:
+            from rkeras.models.functional import adjust_input_rank
+
+            x = adjust_input_rank(x, self._functional._inputs[0].shape)
         if mask is not None:
             x._keras_mask = mask
         for layer in self._stack:
@@ -172,14 +179,14 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
         from rkeras.saving.serialization_lib import deserialize_keras_object
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
             if "module" not in layer_config and "class_name" in layer_config:
                 layer_config = dict(layer_config, module="keras.layers")
-            layer = deserialize_keras_object(layer_config, custom_objects=custom_objects)
+            layer = deserialize_keras_object(layer_config, custom_objects=custom_objects, safe_mode=safe_mode)
             model.add(layer, rebuild=False)
         build_shape = config.get("build_input_shape")
         if not (model._stack and isinstance(model._stack[0], InputLayer)) and build_shape:

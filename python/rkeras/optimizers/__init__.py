@@ -50,7 +50,7 @@ def get(identifier):
         obj = deserialize(identifier)
         if isinstance(obj, Optimizer):
             return obj
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
 
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl", "Adafactor", "Lamb", "schedules", "get", "serialize", "deserialize"]

@@ -62,6 +62,7 @@ class Optimizer:
 
     # ----- variables -----------------------------------------------------------------------------
     def _track(self, variable):
+        variable.path = f"{self.name}/{variable.name}"  # `adam/iteration`, as Keras
         self._variables.append(variable)
         return variable
 

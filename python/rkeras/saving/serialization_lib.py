@@ -159,7 +159,7 @@ def serialize_keras_object(obj):
     if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
         from rkeras.saving import python_code
 
-        return {"class_name": "__lambda__", "config": {"value": python_code.func_dump(obj)}}
+        return {"class_name": "__lambda__", "config": {"value": list(python_code.func_dump(obj))}}
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         registered = _GLOBAL_CUSTOM_NAMES.get(obj)
         module = obj.__module__ or ""
@@ -171,11 +171,15 @@ def serialize_keras_object(obj):
     if hasattr(obj, "get_config"):
         cls = type(obj)
         config = obj.get_config()
+        module = _public_module(cls)
+        # Keras names the class under which it is registered for anything that is not one of
+        # its public exports (user classes, `keras.src.models.functional.Functional`).
+        public = cls.__module__.split(".")[0] == "rkeras" and not module.startswith("keras.src.")
         out = {
-            "module": _public_module(cls),
+            "module": module,
             "class_name": cls.__name__,
             "config": serialize_keras_object(config),
-            "registered_name": _GLOBAL_CUSTOM_NAMES.get(cls),
+            "registered_name": _GLOBAL_CUSTOM_NAMES.get(cls) or (None if public else cls.__name__),
         }
         build_config = getattr(obj, "get_build_config", None)
         if build_config is not None:

@@ -77,7 +77,7 @@ def _skipset(obj):
         names.update(
             {
                 "_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "_losses", "_functional",
-                "_stack", "_operations", "_inputs", "_outputs", "_inputs_struct", "_outputs_struct", "_nodes",
+                "_stack", "_operations", "_nodes_by_depth", "_inputs", "_outputs", "_inputs_struct", "_outputs_struct", "_nodes",
                 "_compile_loss", "_compile_metrics", "_loss_tracker", "_output_loss_trackers", "_train_variables",
                 "_compile_config", "_last_output_losses", "_input_spec", "_dtype_policy", "_build_shapes",
                 "_batch_input_shape", "_node_ids", "_output_tensor", "history", "input_spec", "_input_layers_meta",
@@ -94,12 +94,18 @@ def _children(obj):
     from rkeras.models.model import Model
     from rkeras.models.sequential import Sequential
 
-    if isinstance(obj, (Sequential, Functional)):
+    graph = isinstance(obj, (Sequential, Functional))
+    if graph:
         yield "layers", obj.layers
     if isinstance(obj, Model) and getattr(obj, "optimizer", None) is not None:
         yield "optimizer", obj.optimizer
     skip = _skipset(obj)
     names = [k for k in vars(obj) if not k.startswith("__") and k not in skip]
+    if isinstance(obj, Model) and not graph:
+        # Keras skips only a bare Layer's attributes for a subclassed model, so its `layers`
+        # property is walked too (in name order): a sublayer reached first that way is stored
+        # under layers/<class>_<n>.
+        names.append("layers")
     for name in sorted(names, key=lambda k: "~" + k if k.startswith("_") else k):
         yield name, getattr(obj, name)
 
@@ -129,7 +135,7 @@ def _walk_container(container, path, visit, visited):
             name = base if n == 0 else f"{base}_{n}"
             if id(item) not in visited:
                 _walk(item, f"{path}/{name}", visit, visited)
-        elif isinstance(item, (list, tuple, dict)) and item:
+        elif isinstance(item, (list, tuple, dict)):
             n = nested.get("container", 0)
             nested["container"] = n + 1
             _walk_container(item, f"{path}/{'container' if n == 0 else f'container_{n}'}", visit, visited)

@@ -68,14 +68,28 @@ class CompileLoss:
             identifier = "binary_crossentropy" if is_binary else "sparse_categorical_crossentropy" if is_sparse else "categorical_crossentropy"
         loss = losses_module.get(identifier)
         if loss is None:
-            raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+            raise ValueError(f"Could not interpret loss identifier: {identifier}")
         if not isinstance(loss, losses_module.Loss):
             name = getattr(loss, "__name__", "loss")
             loss = losses_module.LossFunctionWrapper(loss, name=name)
         return loss
 
+    def align_targets(self, y_true):
+        """A list of targets for only the outputs that have a loss (Keras accepts that) gets
+        None at the other outputs' places."""
+        n = len(self.output_names)
+        if n > 1 and isinstance(y_true, (list, tuple)) and len(y_true) != n:
+            specs = _per_output(self.spec, self.output_names, "loss")
+            with_loss = [i for i, spec in enumerate(specs) if spec is not None]
+            if len(with_loss) == len(y_true):
+                full = [None] * n
+                for i, t in zip(with_loss, y_true):
+                    full[i] = t
+                return full
+        return y_true
+
     def build(self, y_true, y_pred):
-        flat_pred = tree.flatten(y_pred)
+        flat_pred = _flatten_predictions(y_pred, self.output_names)
         specs = _per_output(self.spec, self.output_names, "loss")
         flat_true = _flatten_targets(y_true, self.output_names)
         self.losses = [self._resolve(s, t, p) for s, t, p in zip(specs, flat_true, flat_pred)]
@@ -93,7 +107,7 @@ class CompileLoss:
         """(total, [per-output losses]) as Tensors."""
         if not self.built:
             self.build(y_true, y_pred)
-        flat_pred = tree.flatten(y_pred)
+        flat_pred = _flatten_predictions(y_pred, self.output_names)
         flat_true = _flatten_targets(y_true, self.output_names)
         flat_sw = _flatten_sample_weights(sample_weight, self.output_names)
         total = None
@@ -129,7 +143,7 @@ class CompileMetrics:
                     raise ValueError(f"Could not interpret metric identifier: {item!r}")
 
     def build(self, y_true, y_pred):
-        flat_pred = tree.flatten(y_pred)
+        flat_pred = _flatten_predictions(y_pred, self.output_names)
         flat_true = _flatten_targets(y_true, self.output_names)
         multi = len(self.output_names) > 1
         self.metrics = []
@@ -180,11 +194,12 @@ class CompileMetrics:
     def update_state(self, y_true, y_pred, sample_weight=None):
         if not self.built:
             self.build(y_true, y_pred)
-        flat_pred = tree.flatten(y_pred)
+        flat_pred = _flatten_predictions(y_pred, self.output_names)
         flat_true = _flatten_targets(y_true, self.output_names)
         flat_sw = _flatten_sample_weights(sample_weight, self.output_names)
         for i, metric, weighted in self.metrics:
-            metric.update_state(flat_true[i], flat_pred[i], sample_weight=flat_sw[i] if weighted else None)
+            if flat_true[i] is not None:
+                metric.update_state(flat_true[i], flat_pred[i], sample_weight=flat_sw[i] if weighted else None)
 
     def reset_state(self):
         for _, metric, _ in self.metrics:
@@ -208,6 +223,13 @@ def _iter_metric_specs(spec):
             out.extend(_iter_metric_specs(v))
         return out
     return [spec]
+
+
+def _flatten_predictions(y_pred, output_names):
+    """Predictions in output order (a dict by key, not in `tree.flatten`'s sorted order)."""
+    if isinstance(y_pred, dict) and all(name in y_pred for name in output_names):
+        return [y_pred[name] for name in output_names]
+    return tree.flatten(y_pred)
 
 
 def _flatten_targets(y_true, output_names):

@@ -9,7 +9,7 @@ import numpy as np
 
 from rkeras import tree
 
-__all__ = ["get_data_adapter", "unpack_x_y_sample_weight", "train_validation_split"]
+__all__ = ["get_data_adapter", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "train_validation_split"]
 
 
 def unpack_x_y_sample_weight(data):
@@ -24,6 +24,16 @@ def unpack_x_y_sample_weight(data):
     if len(data) == 3:
         return data
     raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, found: {data}")
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """A batch as Keras hands it to `train_step`: `(x,)`, `(x, y)` or `(x, y, sample_weight)`,
+    so a custom `train_step` can unpack `x, y = data`."""
+    if sample_weight is not None:
+        return (x, y, sample_weight)
+    if y is not None:
+        return (x, y)
+    return (x,)
 
 
 def _as_array(value, what):
@@ -77,9 +87,9 @@ def train_validation_split(arrays, validation_split):
 
 
 class ArrayAdapter:
-    """Batches of numpy arrays (nested structures allowed), reshuffled every epoch if asked."""
+    """Batches of numpy arrays (nested structures allowed); each pass is reshuffled if asked."""
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, class_weight=None):
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False, class_weight=None):
         self.x = _map_arrays(x, "x")
         self.y = _map_arrays(y, "y")
         self.sw = _map_arrays(sample_weight, "sample_weight")
@@ -88,38 +98,33 @@ class ArrayAdapter:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) or self.batch_size <= 0:
             raise ValueError(f"Argument `batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
         self.shuffle = shuffle
-        self.steps = steps
-        self.class_weight = class_weight
         if class_weight is not None and self.y is not None:
             self.sw = _class_weight_to_sample_weight(self.y, self.sw, class_weight)
 
     @property
     def num_batches(self):
-        full = int(math.ceil(self.num_samples / self.batch_size))
-        return full if self.steps is None else int(self.steps)
+        return int(math.ceil(self.num_samples / self.batch_size))
 
-    def __iter__(self):
-        n = self.num_samples
+    def get_iterator(self):
+        n, bs = self.num_samples, self.batch_size
         if self.shuffle == "batch":
-            order = np.arange(n)
-            blocks = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+            blocks = [np.arange(i, min(n, i + bs)) for i in range(0, n, bs)]
             np.random.shuffle(blocks)
-            order = np.concatenate(blocks) if blocks else order
+            order = np.concatenate(blocks) if blocks else np.arange(n)
         elif self.shuffle:
             order = np.random.permutation(n)
         else:
             order = None
-        steps = self.num_batches
-        batches_per_pass = int(math.ceil(n / self.batch_size)) if n else 0
-        for step in range(steps):
-            b = step % batches_per_pass if batches_per_pass else 0
-            lo, hi = b * self.batch_size, min(n, (b + 1) * self.batch_size)
+        for lo in range(0, n, bs):
             if order is None:
-                take = lambda a, lo=lo, hi=hi: None if a is None else a[lo:hi]  # noqa: E731
+                take = lambda a, lo=lo: None if a is None else a[lo : lo + bs]  # noqa: E731
             else:
-                idx = order[lo:hi]
+                idx = order[lo : lo + bs]
                 take = lambda a, idx=idx: None if a is None else a[idx]  # noqa: E731
-            yield (tree.map_structure(take, self.x), tree.map_structure(take, self.y), tree.map_structure(take, self.sw))
+            yield pack_x_y_sample_weight(tree.map_structure(take, self.x), tree.map_structure(take, self.y), tree.map_structure(take, self.sw))
+
+    def on_epoch_begin(self):
+        pass
 
     def on_epoch_end(self):
         pass
@@ -146,39 +151,25 @@ def _class_weight_to_sample_weight(y, sw, class_weight):
 
 
 class GeneratorAdapter:
-    """A Python generator/iterator yielding `(x, y[, sample_weight])` batches; the same iterator
-    continues across epochs (so give `steps_per_epoch` for an infinite generator)."""
+    """A Python generator/iterator yielding `(x, y[, sample_weight])` batches. It cannot be
+    restarted: every pass continues it (give `steps_per_epoch` for an infinite generator)."""
 
-    def __init__(self, generator, steps=None, class_weight=None):
+    def __init__(self, generator, class_weight=None):
         self._iterator = iter(generator)
-        self.steps = steps
         self.class_weight = class_weight
-        self.exhausted = False
 
-    @property
-    def num_batches(self):
-        return self.steps
+    num_batches = None
 
-    def __iter__(self):
-        step = 0
-        while self.steps is None or step < self.steps:
-            try:
-                data = next(self._iterator)
-            except StopIteration:
-                if self.steps is not None or step == 0:
-                    self.exhausted = True
-                    warnings.warn(
-                        "Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
-                        "generate at least `steps_per_epoch * epochs` batches.",
-                        stacklevel=2,
-                    )
-                return
+    def get_iterator(self):
+        for data in self._iterator:
             x, y, sw = unpack_x_y_sample_weight(data)
             x, y, sw = _map_arrays(x, "x"), _map_arrays(y, "y"), _map_arrays(sw, "sample_weight")
             if self.class_weight is not None and y is not None:
                 sw = _class_weight_to_sample_weight(y, sw, self.class_weight)
-            yield x, y, sw
-            step += 1
+            yield pack_x_y_sample_weight(x, y, sw)
+
+    def on_epoch_begin(self):
+        pass
 
     def on_epoch_end(self):
         pass
@@ -187,21 +178,16 @@ class GeneratorAdapter:
 class PyDatasetAdapter:
     """`rkeras.utils.PyDataset` (Keras's `Sequence`): `len(ds)` batches, `ds[i]` is batch i."""
 
-    def __init__(self, dataset, steps=None, shuffle=False, class_weight=None):
+    def __init__(self, dataset, shuffle=False, class_weight=None):
         self.dataset = dataset
-        self.steps = steps
         self.shuffle = shuffle
         self.class_weight = class_weight
 
     @property
     def num_batches(self):
-        n = _dataset_len(self.dataset)
-        return n if self.steps is None else min(int(self.steps), n) if n is not None else int(self.steps)
+        return _dataset_len(self.dataset)
 
-    def __iter__(self):
-        hook = getattr(self.dataset, "on_epoch_begin", None)
-        if hook is not None:
-            hook()
+    def get_iterator(self):
         n = self.num_batches
         order = np.random.permutation(n) if self.shuffle and n else range(n)
         for i in order:
@@ -209,12 +195,77 @@ class PyDatasetAdapter:
             x, y, sw = _map_arrays(x, "x"), _map_arrays(y, "y"), _map_arrays(sw, "sample_weight")
             if self.class_weight is not None and y is not None:
                 sw = _class_weight_to_sample_weight(y, sw, self.class_weight)
-            yield x, y, sw
+            yield pack_x_y_sample_weight(x, y, sw)
+
+    def on_epoch_begin(self):
+        hook = getattr(self.dataset, "on_epoch_begin", None)
+        if hook is not None:
+            hook()
 
     def on_epoch_end(self):
         hook = getattr(self.dataset, "on_epoch_end", None)
         if hook is not None:
             hook()
+
+
+_RAN_OUT = (
+    "Your input ran out of data; interrupting training. Make sure that your dataset or generator can generate at "
+    "least `steps_per_epoch * epochs` batches."
+)
+
+
+class EpochIterator:
+    """The batches of one epoch after another, with Keras 3's rules: with `steps_per_epoch` the
+    same pass over the data continues into the next epoch, and an epoch ends early (with a
+    warning) when the pass runs out; without it an epoch is one pass (a generator's first pass
+    is as long as it lasts). `exhausted` is set when a generator has nothing left."""
+
+    def __init__(self, adapter, steps_per_epoch=None):
+        self.adapter = adapter
+        self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
+        self._num_batches = adapter.num_batches
+        self._current = None
+        self._steps_seen = 0
+        self.exhausted = False
+
+    @property
+    def num_batches(self):
+        return self.steps_per_epoch or self._num_batches
+
+    def reset(self):
+        """The next epoch starts a fresh pass (evaluate does this before each run)."""
+        self._current = None
+        self._steps_seen = 0
+
+    def __iter__(self):
+        self.adapter.on_epoch_begin()
+        steps = self.steps_per_epoch or self._num_batches
+        if self._current is None or self.steps_per_epoch is None:
+            self._current = iter(self.adapter.get_iterator())
+            self._steps_seen = 0
+        step = 0
+        while steps is None or step < steps:
+            if self._num_batches and self._steps_seen >= self._num_batches:
+                if self.steps_per_epoch:
+                    warnings.warn(_RAN_OUT, stacklevel=2)
+                break
+            try:
+                batch = next(self._current)
+            except StopIteration:
+                if self._num_batches is None:
+                    self._num_batches = self._steps_seen
+                self.exhausted = step == 0
+                self._current = None
+                warnings.warn(_RAN_OUT, stacklevel=2)
+                return
+            self._steps_seen += 1
+            step += 1
+            yield batch
+        if self._num_batches and self._steps_seen >= self._num_batches:
+            self._current = None
+
+    def on_epoch_end(self):
+        self.adapter.on_epoch_end()
 
 
 def _dataset_len(ds):
@@ -229,19 +280,45 @@ def _is_pydataset(x):
     return hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (list, tuple, dict, np.ndarray)) and not hasattr(x, "shape")
 
 
+def _check_array_like(x, what):
+    """Plain Python lists of numbers are not one of the supported inputs (Keras reads a list as
+    one array per model input): say so instead of failing on a scalar leaf."""
+    if isinstance(x, (list, tuple)) and x and not any(isinstance(v, (list, tuple, dict)) or hasattr(v, "shape") for v in x):
+        raise ValueError(
+            f"Unrecognized data type: `{what}` is a {type(x).__name__} of Python scalars. Pass a NumPy array "
+            f"(`np.asarray({what})`), a Tensor, or a list/dict of arrays (one per model input or output)."
+        )
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            if isinstance(v, (list, tuple)) and v and not any(isinstance(u, (list, tuple, dict)) or hasattr(u, "shape") for u in v):
+                raise ValueError(
+                    f"Unrecognized data type: `{what}` contains a {type(v).__name__} of Python scalars. Pass NumPy "
+                    f"arrays (`np.asarray(...)`) or Tensors, one per model input or output."
+                )
+
+
 def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None):
+    """An EpochIterator over `x` (and `y`, `sample_weight`) with Keras's `steps` semantics."""
     if _is_pydataset(x):
         if y is not None:
             raise ValueError("`y` argument is not supported when using a PyDataset/Sequence as input (it yields `(x, y)` itself).")
         if sample_weight is not None:
             raise ValueError("`sample_weight` argument is not supported when using a PyDataset as input.")
-        return PyDatasetAdapter(x, steps=steps, shuffle=shuffle, class_weight=class_weight)
+        return EpochIterator(PyDatasetAdapter(x, shuffle=shuffle, class_weight=class_weight), steps)
     if isinstance(x, (types.GeneratorType,)) or (hasattr(x, "__next__") and hasattr(x, "__iter__")):
         if y is not None:
             raise ValueError("`y` argument is not supported when using a Python generator as input (it yields `(x, y)` itself).")
         if sample_weight is not None:
             raise ValueError("`sample_weight` argument is not supported when using a Python generator as input.")
-        return GeneratorAdapter(x, steps=steps, class_weight=class_weight)
+        if shuffle:
+            warnings.warn(
+                "`shuffle=True` was passed, but will be ignored since the data `x` was provided as a generator. "
+                "The generator is expected to yield already-shuffled data.",
+                stacklevel=3,
+            )
+        return EpochIterator(GeneratorAdapter(x, class_weight=class_weight), steps)
     if x is None:
         raise ValueError("Unrecognized data: `x` is None.")
-    return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, steps=steps, class_weight=class_weight)
+    for part, what in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+        _check_array_like(part, what)
+    return EpochIterator(ArrayAdapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, class_weight=class_weight), steps)

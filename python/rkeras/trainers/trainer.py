@@ -73,7 +73,7 @@ class Trainer:
         if outputs is None:
             return ["output"]
         if isinstance(outputs, dict):
-            return list(outputs.keys())
+            return list(outputs)  # the dict's keys, in its order
         flat = tree.flatten(outputs)
         if len(flat) == 1:
             return [flat[0]._keras_history[0].name]
@@ -81,7 +81,7 @@ class Trainer:
 
     def get_compile_config(self):
         if not self.compiled or self._compile_config is None:
-            return None
+            return {}  # as Keras: an uncompiled model's config has an empty compile_config
         from rkeras.saving.serialization_lib import serialize_keras_object
 
         return serialize_keras_object(self._compile_config)
@@ -127,11 +127,23 @@ class Trainer:
                 logs[name] = _log_value(value)
         return dict(sorted(logs.items()))
 
+    def _metrics_result_or_logs(self, logs):
+        """The metrics' results, unless the last step returned other entries (a custom
+        `train_step`/`test_step`): then its logs, as Keras's `_get_metrics_result_or_logs`."""
+        metric_logs = self._logs()
+        if isinstance(logs, dict) and set(logs) == set(metric_logs):
+            return metric_logs
+        return {k: _log_value(v) for k, v in (logs or {}).items()}
+
     def _flat_logs(self, logs):
-        """Keras's order for evaluate/train_on_batch lists: loss first, then compiled metrics."""
-        ordered = [logs["loss"]] if "loss" in logs else []
-        if self._compile_metrics is not None:
-            ordered.extend(logs[m.name] for _, m, _ in self._compile_metrics.metrics if m.name in logs)
+        """Keras's order for the lists evaluate/train_on_batch/test_on_batch return: `loss`,
+        a single-output model's metrics in compile order, the per-output losses, then every
+        other entry by name (so a multi-output model's metrics come sorted, as in Keras)."""
+        names = ["loss"]
+        if self._compile_metrics is not None and len(self._output_names()) == 1:
+            names.extend(m.name for _, m, _ in self._compile_metrics.metrics)
+        names.extend(t.name for t in self._output_loss_trackers or [])
+        ordered = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return ordered[0] if len(ordered) == 1 else ordered
 
     # ----- one step ------------------------------------------------------------------------------
@@ -155,17 +167,23 @@ class Trainer:
     def _track_losses(self, loss, batch_size):
         self._loss_tracker.update_state(_to_float(loss), sample_weight=batch_size)
         parts = getattr(self, "_last_output_losses", None) or []
-        if len(parts) > 1:
+        # As Keras: `<output>_loss` is logged for each output with a loss when there are several.
+        if sum(p is not None for p in parts) > 1:
             from rkeras import metrics as metrics_module
 
             if self._output_loss_trackers is None:
-                self._output_loss_trackers = [metrics_module.Mean(name=f"{name}_loss") for name in self._output_names()]
-            for tracker, value in zip(self._output_loss_trackers, parts):
-                if value is not None:
-                    tracker.update_state(_to_float(value), sample_weight=batch_size)
+                self._output_loss_trackers = [
+                    metrics_module.Mean(name=f"{name}_loss") for name, p in zip(self._output_names(), parts) if p is not None
+                ]
+            for tracker, value in zip(self._output_loss_trackers, [p for p in parts if p is not None]):
+                tracker.update_state(_to_float(value), sample_weight=batch_size)
+
+    def _align_targets(self, y):
+        return self._compile_loss.align_targets(y) if self._compile_loss is not None else y
 
     def train_step(self, data):
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
+        y = self._align_targets(y)
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
@@ -186,6 +204,7 @@ class Trainer:
 
     def test_step(self, data):
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
+        y = self._align_targets(y)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._track_losses(loss, _batch_size(x))
@@ -201,6 +220,26 @@ class Trainer:
         if not self.built:
             self._maybe_build(_first_leaf(x))
 
+    def _build_compile_state(self, batch):
+        """Resolve the compiled losses and metrics from the first batch before any step runs
+        (Keras's symbolic build), so `self.metrics` lists them inside a custom `train_step`."""
+        if not self.built:
+            self._ensure_built(batch[0])
+        pending = [c for c in (self._compile_loss, self._compile_metrics) if c is not None and not c.built]
+        if not pending:
+            return
+        x, y, _ = data_adapter.unpack_x_y_sample_weight(batch)
+        if y is None:
+            return
+        y = self._align_targets(y)
+        y_pred = getattr(self, "_outputs_struct", None)
+        if y_pred is None and getattr(self, "_functional", None) is not None:
+            y_pred = self._functional._outputs_struct
+        if y_pred is None:
+            y_pred = self(x, training=False)  # a subclassed model: its outputs' shapes from a call
+        for compiled in pending:
+            compiled.build(y, y_pred)
+
     # ----- fit -----------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
         from rkeras import callbacks as callbacks_module
@@ -211,6 +250,8 @@ class Trainer:
             raise TypeError(f"fit() got unexpected keyword arguments: {sorted(kwargs)}")
         self._assert_compiled("fit")
         if validation_split and validation_data is None:
+            if not 0 < validation_split < 1:
+                raise ValueError(f"`validation_split` must be a float between 0 and 1 (the fraction of the data kept for validation). Received: validation_split={validation_split}")
             if not _is_array_data(x):
                 raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays.")
             (x, y, sample_weight), validation_data = data_adapter.train_validation_split((x, y, sample_weight), validation_split)
@@ -232,8 +273,8 @@ class Trainer:
             self._train_variables = None
             stepped = False
             for step, batch in enumerate(adapter):
-                if not self.built:
-                    self._ensure_built(batch[0])
+                if step == 0:
+                    self._build_compile_state(batch)
                 cb.on_train_batch_begin(step)
                 logs = self.train_step(batch)
                 stepped = True
@@ -245,9 +286,14 @@ class Trainer:
                 if getattr(adapter, "exhausted", False):
                     break
                 raise ValueError("Unexpected result of `train_function` (Empty logs). The training data is empty.")
-            epoch_logs = dict(self._logs())
+            epoch_logs = dict(self._metrics_result_or_logs(logs))
             if val_adapter is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._evaluate_adapter(val_adapter, callbacks=None)
+                # As Keras's evaluate inside fit: the callbacks see the test hooks, and every
+                # validation starts a fresh pass over the validation data.
+                val_adapter.reset()
+                cb.on_test_begin()
+                val_logs = self._evaluate_adapter(val_adapter, callbacks=cb)
+                cb.on_test_end(val_logs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
@@ -261,11 +307,12 @@ class Trainer:
     def _evaluate_adapter(self, adapter, callbacks=None):
         self.reset_metrics()
         ran = False
+        logs = {}
         for step, batch in enumerate(adapter):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
-            if not self.built:
-                self._ensure_built(batch[0])
+            if step == 0:
+                self._build_compile_state(batch)
             logs = self.test_step(batch)
             ran = True
             if callbacks is not None:
@@ -273,7 +320,7 @@ class Trainer:
         adapter.on_epoch_end()
         if not ran:
             raise ValueError("Expected some data for evaluation, but the dataset is empty.")
-        return self._logs()
+        return self._metrics_result_or_logs(logs)
 
     # ----- evaluate / predict --------------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None, return_dict=False, **kwargs):
@@ -320,17 +367,19 @@ class Trainer:
             if sample_weight is not None:
                 raise ValueError("Arguments `sample_weight` and `class_weight` cannot be specified at the same time.")
             sample_weight = data_adapter._class_weight_to_sample_weight(data_adapter._map_arrays(y, "y"), None, class_weight)
-        if not self.built:
-            self._ensure_built(x)
+        data = data_adapter.pack_x_y_sample_weight(x, y, sample_weight)
+        self._build_compile_state(data)
         self._train_variables = None
-        logs = self.train_step((x, y, sample_weight))
+        self.reset_metrics()  # as Keras: the results are this batch's alone
+        logs = self._metrics_result_or_logs(self.train_step(data))
         return logs if return_dict else self._flat_logs(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
-        if not self.built:
-            self._ensure_built(x)
-        logs = self.test_step((x, y, sample_weight))
+        data = data_adapter.pack_x_y_sample_weight(x, y, sample_weight)
+        self._build_compile_state(data)
+        self.reset_metrics()
+        logs = self._metrics_result_or_logs(self.test_step(data))
         return logs if return_dict else self._flat_logs(logs)
 
     def predict_on_batch(self, x):
@@ -339,6 +388,8 @@ class Trainer:
 
     # Keras 2 spellings.
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None, validation_data=None, validation_steps=None, validation_freq=1, class_weight=None, max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        # Keras 2 used `shuffle` only for a Sequence.
+        shuffle = shuffle and data_adapter._is_pydataset(generator)
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps, validation_freq=validation_freq, class_weight=class_weight, shuffle=shuffle, initial_epoch=initial_epoch)
 
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1, use_multiprocessing=False, verbose=0):
