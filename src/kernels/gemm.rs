@@ -4,6 +4,7 @@
 //! Note the `gemm` crate's convention: `dst := alpha * dst + beta * lhs * rhs` — alpha scales the
 //! old destination and beta the product, the reverse of BLAS. `gemm_crate_convention` pins it.
 
+use crate::kernels::skinny;
 use crate::runtime::pool;
 use crate::tensor::Float;
 
@@ -89,7 +90,22 @@ pub fn gemm<T: Float>(
         }
         return;
     }
-    if parallel && pool::num_threads() > 1 && m * n * k > BLOCK_WORK {
+    let threads = pool::num_threads();
+    if parallel && threads > 1 && uses_skinny(m, n, a, b) && k * n >= SKINNY_SPLIT_MIN {
+        // Reading `b` is the whole cost: one column block per thread, each streaming its part
+        // (which may then stay in that core's cache across calls). Each element is summed in
+        // the same order whatever the cut, so the result does not depend on the thread count.
+        let cols = n.div_ceil(threads).next_multiple_of(16);
+        let base = SharedPtr(c[c_offset..].as_mut_ptr());
+        let base = &base;
+        pool::par_ranges(n, cols, |r| {
+            let b_block = Mat { offset: b.offset + r.start * b.cs, ..b };
+            // SAFETY: column blocks are disjoint and inside `c` (checked above).
+            unsafe { gemm_unchecked(m, r.len(), k, a, b_block, base.0.add(r.start), ldc, accumulate) };
+        });
+        return;
+    }
+    if parallel && threads > 1 && m * n * k > BLOCK_WORK {
         let (rows, cols) = block_shape(m, n, k);
         let (row_blocks, col_blocks) = (m.div_ceil(rows), n.div_ceil(cols));
         if row_blocks * col_blocks > 1 {
@@ -110,6 +126,14 @@ pub fn gemm<T: Float>(
     unsafe { gemm_unchecked(m, n, k, a, b, c.as_mut_ptr().add(c_offset), ldc, accumulate) }
 }
 
+/// Elements of `b` from which a skinny product is split over the threads.
+const SKINNY_SPLIT_MIN: usize = 1 << 15;
+
+/// A row or a few against a row-major matrix (batch-1 inference) go to `skinny`.
+fn uses_skinny<T>(m: usize, n: usize, a: Mat<'_, T>, b: Mat<'_, T>) -> bool {
+    m <= skinny::MAX_ROWS && a.cs == 1 && b.cs == 1 && n >= 16
+}
+
 /// The output pointer shared by the blocks of one product.
 struct SharedPtr<T>(*mut T);
 // SAFETY: each block writes its own rectangle of the output.
@@ -122,6 +146,10 @@ unsafe impl<T: Send> Sync for SharedPtr<T> {}
 /// an `m×n` row-major block with row stride `ldc`, not aliased by anyone else during the call.
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_unchecked<T: Float>(m: usize, n: usize, k: usize, a: Mat<'_, T>, b: Mat<'_, T>, c: *mut T, ldc: usize, accumulate: bool) {
+    if uses_skinny(m, n, a, b) {
+        // A row or a few against a row-major matrix (batch-1 inference): see `skinny`.
+        return skinny::skinny(m, n, k, a.data.as_ptr().add(a.offset), a.rs, b.data.as_ptr().add(b.offset), b.rs, c, ldc, accumulate);
+    }
     gemm::gemm(
         m,
         n,

@@ -6,5 +6,6 @@ pub mod math;
 pub mod gemm;
 pub mod reduce;
 pub mod select;
+pub mod skinny;
 pub mod softmax;
 pub mod transpose;

@@ -14,7 +14,10 @@ It is taken only where it computes exactly what the generic path computes:
   which also gives the usual errors.
 """
 
+import numpy as np
+
 from rkeras import tree
+from rkeras._core import convert_to_tensor
 from rkeras.layers.input_layer import InputLayer
 from rkeras.layers.layer import Layer, _to_tensor
 from rkeras.symbolic import KerasTensor
@@ -49,6 +52,11 @@ def _layer_step(layer, dtype):
         return None
     if layer.autocast and layer.compute_dtype != dtype:
         return None
+    fast = getattr(layer, "_inference_step", None)
+    if fast is not None:
+        step = fast()
+        if step is not None:
+            return step
     call = layer.call
     if layer._signature()[0]:
         return lambda x: call(x, training=False)
@@ -62,22 +70,35 @@ class _Plan:
     def __init__(self, model, input_tensor, steps, output_slots, outputs_struct):
         self.model = model
         self.dtype = input_tensor.dtype if input_tensor.dtype in ("float32", "float64") else None
+        self.np_dtype = np.dtype(input_tensor.dtype)
         self.shape = tuple(input_tensor.shape)
+        # The non-batch dimensions the input must have.
+        self.known = [(i, size) for i, size in enumerate(self.shape) if i > 0 and size is not None]
         self.steps = steps
         self.output_slots = output_slots
         self.outputs_struct = outputs_struct
         self.slot_count = 1 + sum(len(outs) for _, _, outs in steps)
+        # A plain chain (each step reads the previous step's single output): no slots needed.
+        is_chain = outputs_struct is None and all(args == i and outs == [i + 1] for i, (_, args, outs) in enumerate(steps))
+        self.chain = [fn for fn, _, _ in steps] if is_chain else None
 
     def run(self, x):
-        if isinstance(x, KerasTensor) or isinstance(x, (list, tuple, dict)):
+        if type(x) is np.ndarray and x.dtype == self.np_dtype:
+            x = convert_to_tensor(x)  # the common case, without `_to_tensor`'s checks
+        elif isinstance(x, (KerasTensor, list, tuple, dict)):
             return SKIP
-        x = _to_tensor(x, self.dtype)
-        shape = tuple(x.shape)
-        if len(shape) != len(self.shape) or any(want is not None and want != got for want, got in zip(self.shape[1:], shape[1:])):
+        else:
+            x = _to_tensor(x, self.dtype)
+        shape = x.shape
+        if len(shape) != len(self.shape) or any(shape[i] != size for i, size in self.known):
             return SKIP
         return self.run_tensor(x)
 
     def run_tensor(self, x):
+        if self.chain is not None:
+            for fn in self.chain:
+                x = fn(x)
+            return x
         slots = [None] * self.slot_count
         slots[0] = x
         for fn, args, outs in self.steps:
@@ -143,14 +164,14 @@ def _functional_plan(model):
 
 def inference_plan(model):
     """The model's plan (cached), or None when its calls must take the generic path."""
-    from rkeras.models.functional import Functional
-    from rkeras.models.sequential import Sequential
-
     cached = model.__dict__.get("_inference_plan_cache")
     if cached is not None:
         return cached or None
     if not model.built:
         return None
+    from rkeras.models.functional import Functional
+    from rkeras.models.sequential import Sequential
+
     if type(model) is Sequential:
         plan = _sequential_plan(model)
     elif type(model) is Functional:

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from rkeras import ops, tree
+from rkeras._core import Tensor
 from rkeras.tape import GradientTape
 from rkeras.trainers import data_adapter
 from rkeras.trainers.compile_utils import CompileLoss, CompileMetrics
@@ -384,6 +385,8 @@ class Trainer:
 
     def predict_on_batch(self, x):
         out = self(x, training=False)
+        if isinstance(out, Tensor):
+            return np.asarray(out)
         return tree.map_structure(lambda t: np.asarray(t), out)
 
     # Keras 2 spellings.
