@@ -796,13 +796,14 @@ impl RnnBackward {
                 dc[bi * u..(bi + 1) * u].copy_from_slice(&dy[(base + t + 1) * u..(base + t + 2) * u]);
             }
         }
-        let mut dh_direct = vec![T::zero(); b * u];
-        let mut tmp = vec![T::zero(); b * u];
-        let mut d_rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
-        // This step's dZ rows, contiguous for the step's gemm (then copied to dzx / dzh).
         let gru = matches!(cell, CellKind::Gru { .. });
-        let mut sdz = vec![T::zero(); b * gu];
-        let mut sdzh = vec![T::zero(); if gru { b * gu } else { 0 }];
+        // The paths into h_prev that skip the recurrent matmul: GRU's z⊙dh (and GRU-plain's
+        // r⊙…), and a masked row's dh passing through. Without them (and without a recurrent
+        // mask) the step's gemm writes dh_prev directly.
+        let direct_paths = gru || keep.is_some();
+        let mut dh_direct = vec![T::zero(); if direct_paths { b * u } else { 0 }];
+        let mut tmp = vec![T::zero(); if direct_paths || rmask.is_some() { b * u } else { 0 }];
+        let mut d_rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         let rkt = saved.rk_t;
         let mut grad_scratch = vec![T::zero(); 5 * u];
         for s in (0..t).rev() {
@@ -816,40 +817,39 @@ impl RnnBackward {
                     dh[bi * u..(bi + 1) * u].iter_mut().zip(o).for_each(|(a, &v)| *a += v);
                 }
             }
-            // 2. The fused gate backward of the kept rows; dh_direct gets the non-matmul paths.
+            // 2. The fused gate backward of each row, written straight into its dZx (and dZh)
+            //    row; a masked row gets zeros and passes dh through.
             for bi in 0..b {
                 let row = bi * t + ti;
                 let kept = keep.is_none_or(|k| k[row]);
                 let dhr = &dh[bi * u..(bi + 1) * u];
-                let direct = &mut dh_direct[bi * u..(bi + 1) * u];
-                let dzr = &mut sdz[bi * gu..(bi + 1) * gu];
+                let dzr = &mut dzx[row * gu..(row + 1) * gu];
                 if !kept {
-                    direct.copy_from_slice(dhr);
                     dzr.fill(T::zero());
                     if gru {
-                        sdzh[bi * gu..(bi + 1) * gu].fill(T::zero());
+                        dzh[row * gu..(row + 1) * gu].fill(T::zero());
                     }
+                    dh_direct[bi * u..(bi + 1) * u].copy_from_slice(dhr);
                     continue;
+                }
+                if direct_paths && !gru {
+                    dh_direct[bi * u..(bi + 1) * u].fill(T::zero());
                 }
                 let gr = &gates[row * gu..(row + 1) * gu];
                 match cell {
-                    CellKind::Lstm => {
-                        lstm_row_grad(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr, act, ract, &mut grad_scratch);
-                        direct.fill(T::zero());
-                    }
+                    CellKind::Lstm => lstm_row_grad(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr, act, ract, &mut grad_scratch),
                     CellKind::Gru { reset_after } => {
-                        gru_row_grad(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut sdzh[bi * gu..(bi + 1) * gu], direct, reset_after, act, ract, &mut grad_scratch);
+                        let direct = &mut dh_direct[bi * u..(bi + 1) * u];
+                        gru_row_grad(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut dzh[row * gu..(row + 1) * gu], direct, reset_after, act, ract, &mut grad_scratch);
                     }
-                    CellKind::Simple => {
-                        simple_row_grad(gr, dhr, dzr, act);
-                        direct.fill(T::zero());
-                    }
+                    CellKind::Simple => simple_row_grad(gr, dhr, dzr, act),
                 }
             }
+            // This step's dZ rows, one every `t` rows of dZx / dZh.
+            let (first, stride) = (ti * gu, t * gu);
             if gru_plain {
                 // d(r⊙h) = dahh·U_hᵀ, then dr and the direct r path into h.
-                let dahh = Mat { data: &sdzh[..], offset: 2 * u, rs: gu, cs: 1 };
-                gemm(b, u, u, dahh, Mat::row_major(rkt, 2 * u * u, u), &mut d_rh, 0, u, false, false);
+                gemm(b, u, u, Mat { data: &dzh[..], offset: first + 2 * u, rs: stride, cs: 1 }, Mat::row_major(rkt, 2 * u * u, u), &mut d_rh, 0, u, false, false);
                 for bi in 0..b {
                     let row = bi * t + ti;
                     if !keep.is_none_or(|k| k[row]) {
@@ -860,26 +860,25 @@ impl RnnBackward {
                         let m = rmask.as_ref().map_or(T::one(), |m| m[bi * u + j]);
                         let hm = hprev[row * u + j] * m;
                         let dar = d_rh[bi * u + j] * hm * ract.grad_from_output(r);
-                        sdz[bi * gu + u + j] = dar;
-                        sdzh[bi * gu + u + j] = dar;
+                        dzx[row * gu + u + j] = dar;
+                        dzh[row * gu + u + j] = dar;
                         dh_direct[bi * u + j] += d_rh[bi * u + j] * r * m;
                     }
                 }
             }
             // 3. dh_prev = direct + (dZ_step·Uᵀ) ⊙ recurrent mask (the matmul part only over
             //    the columns that went through U: all of them but GRU-plain's h-part).
-            let (dz_rec, cols) = if gru { (&sdzh, if gru_plain { 2 * u } else { gu }) } else { (&sdz, gu) };
-            gemm(b, u, cols, Mat::row_major(dz_rec, 0, gu), Mat::row_major(rkt, 0, u), &mut tmp, 0, u, false, false);
-            for i in 0..b * u {
-                let m = rmask.as_ref().map_or(T::one(), |m| m[i]);
-                dh[i] = dh_direct[i] + tmp[i] * m;
+            let (dz_rec, cols) = if gru { (&dzh[..], if gru_plain { 2 * u } else { gu }) } else { (&dzx[..], gu) };
+            if !direct_paths && rmask.is_none() {
+                gemm(b, u, cols, Mat { data: dz_rec, offset: first, rs: stride, cs: 1 }, Mat::row_major(rkt, 0, u), &mut dh, 0, u, false, false);
+                continue;
             }
-            for bi in 0..b {
-                let row = bi * t + ti;
-                dzx[row * gu..(row + 1) * gu].copy_from_slice(&sdz[bi * gu..(bi + 1) * gu]);
-                if gru {
-                    dzh[row * gu..(row + 1) * gu].copy_from_slice(&sdzh[bi * gu..(bi + 1) * gu]);
-                }
+            gemm(b, u, cols, Mat { data: dz_rec, offset: first, rs: stride, cs: 1 }, Mat::row_major(rkt, 0, u), &mut tmp, 0, u, false, false);
+            match (direct_paths, rmask) {
+                (true, Some(m)) => dh.iter_mut().zip(&dh_direct).zip(tmp.iter().zip(m)).for_each(|((d, &di), (&tv, &mv))| *d = di + tv * mv),
+                (true, None) => dh.iter_mut().zip(&dh_direct).zip(&tmp).for_each(|((d, &di), &tv)| *d = di + tv),
+                (false, Some(m)) => dh.iter_mut().zip(tmp.iter().zip(m)).for_each(|(d, (&tv, &mv))| *d = tv * mv),
+                (false, None) => unreachable!("handled above"),
             }
         }
 
