@@ -193,6 +193,9 @@ def worker(args):
 def _env(threads):
     env = dict(os.environ, KERAS_BACKEND="jax", OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), RKERAS_NUM_THREADS=str(threads))
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}").strip()
+    # Import from bytecode, as an installed package does (pip compiles it at install time): with
+    # PYTHONDONTWRITEBYTECODE set, every import would recompile the package's sources.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -244,6 +247,10 @@ def main():
         else:
             notes.append(f"{name}: not installed in {python} (skipped; pass --{name}-python)")
 
+    modules = {"rkeras": "rkeras", "torch": "torch", "keras": "keras"}
+    for name, python in pythons.items():
+        # Compile missing bytecode before anything is timed (first-step times included).
+        subprocess.run([python, "-c", f"import {modules[name]}"], capture_output=True, env=_env(args.threads))
     workloads = args.workloads.split(",")
     results = {w: {} for w in workloads}
     for w in workloads:
@@ -282,7 +289,6 @@ def main():
 
     print("\n| startup | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
-    modules = {"rkeras": "rkeras", "torch": "torch", "keras": "keras"}
     print("| import (ms) | " + " | ".join(f"{_import_time(pythons[n], modules[n], args.threads):.0f}" for n in names) + " |")
     first = workloads[0]
     print(f"| process start → first {first} training step (s) | " + " | ".join(f"{results[first][n]['first_step_s']:.2f}" if results[first][n].get("first_step_s") else "-" for n in names) + " |")
