@@ -397,6 +397,8 @@ impl<T: Float> Forward<'_, T> {
         let mut hu = vec![T::zero(); b * gu];
         let mut rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         let mut hh_lin = vec![T::zero(); if gru_plain { b * u } else { 0 }];
+        let defaults = (act, ract) == (CellActivation::Tanh, CellActivation::Sigmoid);
+        let fused_rows = defaults && (lstm || cell == (CellKind::Gru { reset_after: true }));
         for s in 0..t {
             let ti = self.dims.t_in(s, self.spec.go_backwards);
             // Recurrent projection (h ⊙ recurrent mask)·U (+ the recurrent bias); GRU without
@@ -414,6 +416,32 @@ impl<T: Float> Forward<'_, T> {
                 for row in hu.chunks_mut(gu) {
                     row.iter_mut().zip(bias).for_each(|(v, &bv)| *v += bv);
                 }
+            }
+            if fused_rows {
+                // Keras's default activations: gates and state update of a row in one pass.
+                for bi in 0..b {
+                    let row = bi * t + ti;
+                    let o = (bi * (t + states) + s) * u;
+                    let (hr, rr) = (bi * u..(bi + 1) * u, row * u..(row + 1) * u);
+                    if !keep.is_none_or(|k| k[row]) {
+                        bufs.hprev[rr.clone()].copy_from_slice(&h[hr.clone()]);
+                        if lstm {
+                            bufs.cprev[rr].copy_from_slice(&c[hr.clone()]);
+                        }
+                        if !self.spec.zero_output_for_mask {
+                            bufs.out[o..o + u].copy_from_slice(&h[hr]);
+                        }
+                        continue;
+                    }
+                    let (xr, hur, gr) = (&xw[row * gu..(row + 1) * gu], &hu[bi * gu..(bi + 1) * gu], &mut bufs.gates[row * gu..(row + 1) * gu]);
+                    if lstm {
+                        let state = LstmRowState { c: &mut c[hr.clone()], h: &mut h[hr], c_saved: &mut bufs.cprev[rr.clone()], h_saved: &mut bufs.hprev[rr.clone()], a_saved: &mut bufs.cact[rr], out: &mut bufs.out[o..o + u] };
+                        lstm_row_tanh_sigmoid(xr, hur, gr, state);
+                    } else {
+                        gru_row_tanh_sigmoid(xr, hur, gr, &mut h[hr], &mut bufs.hprev[rr.clone()], &mut bufs.extra[rr], &mut bufs.out[o..o + u]);
+                    }
+                }
+                continue;
             }
             // Gates of every row, into the saved buffer.
             for bi in 0..b {
@@ -560,6 +588,126 @@ multiversion! {
             let hn = o[j] * a_saved[j];
             h[j] = hn;
             out[j] = hn;
+        }
+    }
+}
+
+/// One LSTM row's state (updated in place) and the buffers its step writes.
+struct LstmRowState<'a, T> {
+    c: &'a mut [T],
+    h: &'a mut [T],
+    c_saved: &'a mut [T],
+    h_saved: &'a mut [T],
+    a_saved: &'a mut [T],
+    out: &'a mut [T],
+}
+
+multiversion! {
+    /// `lstm_gates` + `lstm_step` of one kept row for activation tanh and recurrent activation
+    /// sigmoid (Keras's defaults), in one pass over the units.
+    fn lstm_row_tanh_sigmoid[T: Float](xr: &[T], hr: &[T], gr: &mut [T], st: LstmRowState<'_, T>) {
+        let u = st.c.len();
+        // Every slice cut to exactly `u` so the loop runs without bounds checks.
+        let (xi, xf, xg, xo) = (&xr[..u], &xr[u..2 * u], &xr[2 * u..3 * u], &xr[3 * u..4 * u]);
+        let (hi, hf, hg, ho) = (&hr[..u], &hr[u..2 * u], &hr[2 * u..3 * u], &hr[3 * u..4 * u]);
+        let (gi, rest) = gr.split_at_mut(u);
+        let (gf, rest) = rest.split_at_mut(u);
+        let (gg, go) = rest.split_at_mut(u);
+        let go = &mut go[..u];
+        let (c, h, cs, hs, a_s, out) = (&mut st.c[..u], &mut st.h[..u], &mut st.c_saved[..u], &mut st.h_saved[..u], &mut st.a_saved[..u], &mut st.out[..u]);
+        for j in 0..u {
+            let i = math::sigmoid(xi[j] + hi[j]);
+            let f = math::sigmoid(xf[j] + hf[j]);
+            let g = math::tanh(xg[j] + hg[j]);
+            let o = math::sigmoid(xo[j] + ho[j]);
+            (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+            hs[j] = h[j];
+            cs[j] = c[j];
+            let cn = f * c[j] + i * g;
+            let a = math::tanh(cn);
+            c[j] = cn;
+            a_s[j] = a;
+            let hn = o * a;
+            h[j] = hn;
+            out[j] = hn;
+        }
+    }
+}
+
+multiversion! {
+    /// `gru_gates` + `gru_step` of one kept row of a reset_after GRU with activation tanh and
+    /// recurrent activation sigmoid (Keras's defaults), in one pass; `extra` keeps h·U_h + b_h.
+    fn gru_row_tanh_sigmoid[T: Float](xr: &[T], hr: &[T], gr: &mut [T], h: &mut [T], h_saved: &mut [T], extra: &mut [T], out: &mut [T]) {
+        let u = h.len();
+        let one = T::one();
+        let (xz, xrr, xh) = (&xr[..u], &xr[u..2 * u], &xr[2 * u..3 * u]);
+        let (hz, hrr, hh_lin) = (&hr[..u], &hr[u..2 * u], &hr[2 * u..3 * u]);
+        let (gz, rest) = gr.split_at_mut(u);
+        let (g_r, g_h) = rest.split_at_mut(u);
+        let g_h = &mut g_h[..u];
+        let (hs, extra, out) = (&mut h_saved[..u], &mut extra[..u], &mut out[..u]);
+        for j in 0..u {
+            let z = math::sigmoid(xz[j] + hz[j]);
+            let r = math::sigmoid(xrr[j] + hrr[j]);
+            let hh = math::tanh(xh[j] + r * hh_lin[j]);
+            (gz[j], g_r[j], g_h[j]) = (z, r, hh);
+            extra[j] = hh_lin[j];
+            let prev = h[j];
+            hs[j] = prev;
+            let hn = z * prev + (one - z) * hh;
+            h[j] = hn;
+            out[j] = hn;
+        }
+    }
+}
+
+multiversion! {
+    /// `gru_row_grad` of a reset_after GRU with activation tanh and recurrent activation
+    /// sigmoid, in one pass.
+    #[allow(clippy::too_many_arguments)]
+    fn gru_row_grad_tanh_sigmoid[T: Float](g: &[T], h_prev: &[T], extra: &[T], dh: &[T], dz: &mut [T], dzh: &mut [T], direct: &mut [T]) {
+        let u = dh.len();
+        let one = T::one();
+        let (gz, g_r, g_h) = (&g[..u], &g[u..2 * u], &g[2 * u..3 * u]);
+        let (h_prev, extra, direct) = (&h_prev[..u], &extra[..u], &mut direct[..u]);
+        let (dz_z, rest) = dz.split_at_mut(u);
+        let (dz_r, dz_h) = rest.split_at_mut(u);
+        let dz_h = &mut dz_h[..u];
+        let (dzh_z, rest) = dzh.split_at_mut(u);
+        let (dzh_r, dzh_h) = rest.split_at_mut(u);
+        let dzh_h = &mut dzh_h[..u];
+        for j in 0..u {
+            let (z, r, hh, dhj) = (gz[j], g_r[j], g_h[j], dh[j]);
+            let dahh = dhj * (one - z) * (one - hh * hh);
+            let daz = dhj * (h_prev[j] - hh) * (z * (one - z));
+            let dar = dahh * extra[j] * (r * (one - r));
+            (dz_z[j], dz_r[j], dz_h[j]) = (daz, dar, dahh);
+            (dzh_z[j], dzh_r[j], dzh_h[j]) = (daz, dar, dahh * r);
+            direct[j] = dhj * z;
+        }
+    }
+}
+
+multiversion! {
+    /// `lstm_row_grad` for activation tanh and recurrent activation sigmoid, in one pass.
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_row_grad_tanh_sigmoid[T: Float](g: &[T], c_prev: &[T], a: &[T], dh: &[T], dc: &mut [T], dz: &mut [T]) {
+        let u = dh.len();
+        let one = T::one();
+        let (gi, gf, gg, go) = (&g[..u], &g[u..2 * u], &g[2 * u..3 * u], &g[3 * u..4 * u]);
+        let (c_prev, a, dc) = (&c_prev[..u], &a[..u], &mut dc[..u]);
+        let (di, rest) = dz.split_at_mut(u);
+        let (df, rest) = rest.split_at_mut(u);
+        let (dg, d_o) = rest.split_at_mut(u);
+        let d_o = &mut d_o[..u];
+        for j in 0..u {
+            let (i, f, gv, o, aj, dhj) = (gi[j], gf[j], gg[j], go[j], a[j], dh[j]);
+            let dcj = dc[j] + dhj * o * (one - aj * aj);
+            di[j] = dcj * gv * (i * (one - i));
+            df[j] = dcj * c_prev[j] * (f * (one - f));
+            dg[j] = dcj * i * (one - gv * gv);
+            d_o[j] = dhj * aj * (o * (one - o));
+            dc[j] = dcj * f;
         }
     }
 }
@@ -806,6 +954,8 @@ impl RnnBackward {
         let mut d_rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         let rkt = saved.rk_t;
         let mut grad_scratch = vec![T::zero(); 5 * u];
+        // Keras's default activations run fused row kernels.
+        let defaults = (act, ract) == (CellActivation::Tanh, CellActivation::Sigmoid);
         for s in (0..t).rev() {
             let ti = self.dims.t_in(s, self.spec.go_backwards);
             // 1. The output gradient of this step joins dh; masked rows pass everything through.
@@ -837,7 +987,12 @@ impl RnnBackward {
                 }
                 let gr = &gates[row * gu..(row + 1) * gu];
                 match cell {
+                    CellKind::Lstm if defaults => lstm_row_grad_tanh_sigmoid(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr),
                     CellKind::Lstm => lstm_row_grad(gr, &cprev[row * u..(row + 1) * u], &cact[row * u..(row + 1) * u], dhr, &mut dc[bi * u..(bi + 1) * u], dzr, act, ract, &mut grad_scratch),
+                    CellKind::Gru { reset_after: true } if defaults => {
+                        let direct = &mut dh_direct[bi * u..(bi + 1) * u];
+                        gru_row_grad_tanh_sigmoid(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut dzh[row * gu..(row + 1) * gu], direct);
+                    }
                     CellKind::Gru { reset_after } => {
                         let direct = &mut dh_direct[bi * u..(bi + 1) * u];
                         gru_row_grad(gr, &hprev[row * u..(row + 1) * u], &extra[row * u..(row + 1) * u], dhr, dzr, &mut dzh[row * gu..(row + 1) * gu], direct, reset_after, act, ract, &mut grad_scratch);
@@ -927,6 +1082,24 @@ mod tests {
                 }
                 check_grads(|x| rnn(&x[0], &x[1], &x[2], Some(&x[3]), &x[4], x.get(5), m.as_ref(), rm.as_ref(), s), &inputs);
             }
+        }
+    }
+
+    #[test]
+    fn rnn_gradients_with_other_activations() {
+        // Keras's default activations run fused fast paths; any other pair runs the general
+        // gate kernels.
+        let (b, t, d, u) = (3, 4, 2, 3);
+        let m = mask(b, t);
+        for cell in [CellKind::Lstm, CellKind::Gru { reset_after: true }, CellKind::Gru { reset_after: false }] {
+            let g = cell.gates();
+            let bias_shape: Vec<usize> = if cell == (CellKind::Gru { reset_after: true }) { vec![2, g * u] } else { vec![g * u] };
+            let s = RnnSpec { cell, activation: CellActivation::Sigmoid, recurrent_activation: CellActivation::Tanh, go_backwards: false, zero_output_for_mask: false };
+            let mut inputs = vec![rand64(&[b, t, d], 31), rand64(&[d, g * u], 32), rand64(&[u, g * u], 33), rand64(&bias_shape, 34), rand64(&[b, u], 35)];
+            if cell == CellKind::Lstm {
+                inputs.push(rand64(&[b, u], 36));
+            }
+            check_grads(|x| rnn(&x[0], &x[1], &x[2], Some(&x[3]), &x[4], x.get(5), Some(&m), None, s), &inputs);
         }
     }
 
