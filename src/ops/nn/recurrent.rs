@@ -106,10 +106,10 @@ multiversion! {
 }
 
 multiversion! {
-    /// out = a + b.
-    fn add_into[T: Float](a: &[T], b: &[T], out: &mut [T]) {
-        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-            *o = x + y;
+    /// out = (x + bias) + y: an input projection, its bias and a recurrent projection.
+    fn add_into[T: Float](x: &[T], bias: &[T], y: &[T], out: &mut [T]) {
+        for (((o, &xv), &bv), &yv) in out.iter_mut().zip(x).zip(bias).zip(y) {
+            *o = (xv + bv) + yv;
         }
     }
 }
@@ -199,6 +199,7 @@ pub fn rnn(
             w: &kernel.data::<T>()?,
             rk: &recurrent_kernel.data::<T>()?,
             bias: bias.as_ref().map(|t| t.to_vec::<T>()).transpose()?,
+            zero_bias: if bias.is_some() { Vec::new() } else { vec![T::default(); g * u] },
             rmask: rmask.as_ref().map(|t| t.to_vec::<T>()).transpose()?,
             keep: keep.as_deref(),
         };
@@ -279,6 +280,8 @@ struct Forward<'a, T> {
     w: &'a [T],
     rk: &'a [T],
     bias: Option<Vec<T>>,
+    /// Stands in for the input bias when there is none.
+    zero_bias: Vec<T>,
     rmask: Option<Vec<T>>,
     keep: Option<&'a [bool]>,
 }
@@ -316,15 +319,11 @@ impl<T: Float> Forward<'_, T> {
         let gu = g * u;
         let cell = self.spec.cell;
         let states = cell.states();
-        // Input projections of all timesteps at once (+ the input bias).
+        // Input projections of all timesteps at once (the input bias is added by the gate
+        // kernels, which read these rows anyway: one pass over this large buffer fewer).
         // Fully written by the gemm (and, below, every step's rows of gates/hprev/cprev).
         let mut xw = uninit_vec::<T>(b * t * gu);
         gemm(b * t, gu, d, Mat::row_major(self.x, 0, d), Mat::row_major(self.w, 0, gu), &mut xw, 0, gu, false, true);
-        if let Some(bias) = self.bias_in() {
-            for row in xw.chunks_mut(gu) {
-                row.iter_mut().zip(bias).for_each(|(v, &bv)| *v += bv);
-            }
-        }
         let lstm = cell == CellKind::Lstm;
         let per_row = |on: bool| if on { t * u } else { 0 };
         let mut saved = Saved {
@@ -361,9 +360,10 @@ impl<T: Float> Forward<'_, T> {
         (out, saved)
     }
 
-    fn bias_in(&self) -> Option<&[T]> {
+    /// The input bias (zeros without a bias).
+    fn bias_in(&self) -> &[T] {
         let gu = self.dims.g * self.dims.u;
-        self.bias.as_deref().map(|b| &b[..gu])
+        &self.bias.as_deref().unwrap_or(&self.zero_bias)[..gu]
     }
 
     /// The recurrent bias GRU with reset_after adds to h·U.
@@ -397,6 +397,7 @@ impl<T: Float> Forward<'_, T> {
         let mut hu = vec![T::zero(); b * gu];
         let mut rh = vec![T::zero(); if gru_plain { b * u } else { 0 }];
         let mut hh_lin = vec![T::zero(); if gru_plain { b * u } else { 0 }];
+        let bias = self.bias_in();
         let defaults = (act, ract) == (CellActivation::Tanh, CellActivation::Sigmoid);
         let fused_rows = defaults && (lstm || cell == (CellKind::Gru { reset_after: true }));
         for s in 0..t {
@@ -436,9 +437,9 @@ impl<T: Float> Forward<'_, T> {
                     let (xr, hur, gr) = (&xw[row * gu..(row + 1) * gu], &hu[bi * gu..(bi + 1) * gu], &mut bufs.gates[row * gu..(row + 1) * gu]);
                     if lstm {
                         let state = LstmRowState { c: &mut c[hr.clone()], h: &mut h[hr], c_saved: &mut bufs.cprev[rr.clone()], h_saved: &mut bufs.hprev[rr.clone()], a_saved: &mut bufs.cact[rr], out: &mut bufs.out[o..o + u] };
-                        lstm_row_tanh_sigmoid(xr, hur, gr, state);
+                        lstm_row_tanh_sigmoid(xr, bias, hur, gr, state);
                     } else {
-                        gru_row_tanh_sigmoid(xr, hur, gr, &mut h[hr], &mut bufs.hprev[rr.clone()], &mut bufs.extra[rr], &mut bufs.out[o..o + u]);
+                        gru_row_tanh_sigmoid(xr, bias, hur, gr, &mut h[hr], &mut bufs.hprev[rr.clone()], &mut bufs.extra[rr], &mut bufs.out[o..o + u]);
                     }
                 }
                 continue;
@@ -450,10 +451,10 @@ impl<T: Float> Forward<'_, T> {
                 let hr = &hu[bi * gu..(bi + 1) * gu];
                 let gr = &mut bufs.gates[row * gu..(row + 1) * gu];
                 match cell {
-                    CellKind::Lstm => lstm_gates(xr, hr, gr, act, ract),
-                    CellKind::Gru { reset_after } => gru_gates(xr, hr, gr, reset_after, act, ract),
+                    CellKind::Lstm => lstm_gates(xr, bias, hr, gr, act, ract),
+                    CellKind::Gru { reset_after } => gru_gates(xr, bias, hr, gr, reset_after, act, ract),
                     CellKind::Simple => {
-                        add_into(xr, hr, gr);
+                        add_into(xr, bias, hr, gr);
                         activate(act, gr);
                     }
                 }
@@ -470,7 +471,7 @@ impl<T: Float> Forward<'_, T> {
                     let row = bi * t + ti;
                     let xr = &xw[row * gu + 2 * u..(row + 1) * gu];
                     let hh = &mut bufs.gates[row * gu + 2 * u..(row + 1) * gu];
-                    add_into(xr, &hh_lin[bi * u..(bi + 1) * u], hh);
+                    add_into(xr, &bias[2 * u..], &hh_lin[bi * u..(bi + 1) * u], hh);
                     activate(act, hh);
                 }
             }
@@ -537,10 +538,10 @@ fn activate_in_place<T: Float>(act: CellActivation, v: &mut [T]) {
 
 multiversion! {
     /// LSTM gates of one row: [i, f, c, o] = [ract, ract, act, ract](x·W + h·U (+ b)).
-    fn lstm_gates[T: Float](xr: &[T], hr: &[T], gr: &mut [T], act: CellActivation, ract: CellActivation) {
+    fn lstm_gates[T: Float](xr: &[T], br: &[T], hr: &[T], gr: &mut [T], act: CellActivation, ract: CellActivation) {
         let u = gr.len() / 4;
-        for ((o, &x), &y) in gr.iter_mut().zip(xr).zip(hr) {
-            *o = x + y;
+        for (((o, &x), &bv), &y) in gr.iter_mut().zip(xr).zip(br).zip(hr) {
+            *o = (x + bv) + y;
         }
         activate_in_place(ract, &mut gr[..2 * u]);
         activate_in_place(act, &mut gr[2 * u..3 * u]);
@@ -551,16 +552,16 @@ multiversion! {
 multiversion! {
     /// GRU gates of one row: z, r = ract(x + h·U); with reset_after also hh = act(x_h + r⊙(h·U_h + b_h))
     /// (without, hh needs (r⊙h)·U_h first and is filled later).
-    fn gru_gates[T: Float](xr: &[T], hr: &[T], gr: &mut [T], reset_after: bool, act: CellActivation, ract: CellActivation) {
+    fn gru_gates[T: Float](xr: &[T], br: &[T], hr: &[T], gr: &mut [T], reset_after: bool, act: CellActivation, ract: CellActivation) {
         let u = gr.len() / 3;
-        for ((o, &x), &y) in gr[..2 * u].iter_mut().zip(xr).zip(hr) {
-            *o = x + y;
+        for (((o, &x), &bv), &y) in gr[..2 * u].iter_mut().zip(xr).zip(br).zip(hr) {
+            *o = (x + bv) + y;
         }
         activate_in_place(ract, &mut gr[..2 * u]);
         if reset_after {
             let (zr, hh) = gr.split_at_mut(2 * u);
-            for (((o, &x), &r), &y) in hh.iter_mut().zip(&xr[2 * u..]).zip(&zr[u..]).zip(&hr[2 * u..]) {
-                *o = x + r * y;
+            for ((((o, &x), &bv), &r), &y) in hh.iter_mut().zip(&xr[2 * u..]).zip(&br[2 * u..]).zip(&zr[u..]).zip(&hr[2 * u..]) {
+                *o = (x + bv) + r * y;
             }
             activate_in_place(act, hh);
         }
@@ -605,10 +606,11 @@ struct LstmRowState<'a, T> {
 multiversion! {
     /// `lstm_gates` + `lstm_step` of one kept row for activation tanh and recurrent activation
     /// sigmoid (Keras's defaults), in one pass over the units.
-    fn lstm_row_tanh_sigmoid[T: Float](xr: &[T], hr: &[T], gr: &mut [T], st: LstmRowState<'_, T>) {
+    fn lstm_row_tanh_sigmoid[T: Float](xr: &[T], br: &[T], hr: &[T], gr: &mut [T], st: LstmRowState<'_, T>) {
         let u = st.c.len();
         // Every slice cut to exactly `u` so the loop runs without bounds checks.
         let (xi, xf, xg, xo) = (&xr[..u], &xr[u..2 * u], &xr[2 * u..3 * u], &xr[3 * u..4 * u]);
+        let (bi, bf, bg, bo) = (&br[..u], &br[u..2 * u], &br[2 * u..3 * u], &br[3 * u..4 * u]);
         let (hi, hf, hg, ho) = (&hr[..u], &hr[u..2 * u], &hr[2 * u..3 * u], &hr[3 * u..4 * u]);
         let (gi, rest) = gr.split_at_mut(u);
         let (gf, rest) = rest.split_at_mut(u);
@@ -616,10 +618,10 @@ multiversion! {
         let go = &mut go[..u];
         let (c, h, cs, hs, a_s, out) = (&mut st.c[..u], &mut st.h[..u], &mut st.c_saved[..u], &mut st.h_saved[..u], &mut st.a_saved[..u], &mut st.out[..u]);
         for j in 0..u {
-            let i = math::sigmoid(xi[j] + hi[j]);
-            let f = math::sigmoid(xf[j] + hf[j]);
-            let g = math::tanh(xg[j] + hg[j]);
-            let o = math::sigmoid(xo[j] + ho[j]);
+            let i = math::sigmoid((xi[j] + bi[j]) + hi[j]);
+            let f = math::sigmoid((xf[j] + bf[j]) + hf[j]);
+            let g = math::tanh((xg[j] + bg[j]) + hg[j]);
+            let o = math::sigmoid((xo[j] + bo[j]) + ho[j]);
             (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
             hs[j] = h[j];
             cs[j] = c[j];
@@ -637,19 +639,21 @@ multiversion! {
 multiversion! {
     /// `gru_gates` + `gru_step` of one kept row of a reset_after GRU with activation tanh and
     /// recurrent activation sigmoid (Keras's defaults), in one pass; `extra` keeps h·U_h + b_h.
-    fn gru_row_tanh_sigmoid[T: Float](xr: &[T], hr: &[T], gr: &mut [T], h: &mut [T], h_saved: &mut [T], extra: &mut [T], out: &mut [T]) {
+    #[allow(clippy::too_many_arguments)]
+    fn gru_row_tanh_sigmoid[T: Float](xr: &[T], br: &[T], hr: &[T], gr: &mut [T], h: &mut [T], h_saved: &mut [T], extra: &mut [T], out: &mut [T]) {
         let u = h.len();
         let one = T::one();
         let (xz, xrr, xh) = (&xr[..u], &xr[u..2 * u], &xr[2 * u..3 * u]);
+        let (bz, brr, bh) = (&br[..u], &br[u..2 * u], &br[2 * u..3 * u]);
         let (hz, hrr, hh_lin) = (&hr[..u], &hr[u..2 * u], &hr[2 * u..3 * u]);
         let (gz, rest) = gr.split_at_mut(u);
         let (g_r, g_h) = rest.split_at_mut(u);
         let g_h = &mut g_h[..u];
         let (hs, extra, out) = (&mut h_saved[..u], &mut extra[..u], &mut out[..u]);
         for j in 0..u {
-            let z = math::sigmoid(xz[j] + hz[j]);
-            let r = math::sigmoid(xrr[j] + hrr[j]);
-            let hh = math::tanh(xh[j] + r * hh_lin[j]);
+            let z = math::sigmoid((xz[j] + bz[j]) + hz[j]);
+            let r = math::sigmoid((xrr[j] + brr[j]) + hrr[j]);
+            let hh = math::tanh((xh[j] + bh[j]) + r * hh_lin[j]);
             (gz[j], g_r[j], g_h[j]) = (z, r, hh);
             extra[j] = hh_lin[j];
             let prev = h[j];
@@ -869,9 +873,9 @@ impl RnnBackward {
         })?;
         let du = grad_if(needs[2], || {
             // The recurrent kernel saw h ⊙ mask (and GRU-plain's h-part saw r ⊙ h ⊙ mask).
-            let hin: Vec<T> = match &rmask {
+            let hin: std::borrow::Cow<'_, [T]> = match &rmask {
                 Some(m) => hprev.chunks(u).enumerate().flat_map(|(row, hr)| hr.iter().zip(&m[(row / t) * u..(row / t + 1) * u]).map(|(&a, &mv)| a * mv).collect::<Vec<_>>()).collect(),
-                None => hprev.to_vec(),
+                None => std::borrow::Cow::Borrowed(&hprev[..]),
             };
             let dz_rec = if matches!(cell, CellKind::Gru { .. }) { &dzh } else { &dzx };
             let mut du = uninit_vec::<T>(u * gu);
