@@ -145,7 +145,8 @@ multiversion! {
 }
 
 multiversion! {
-    fn add_rows[T: Float](acc: &mut [T], rows: &[T]) {
+    /// acc += each row of `rows` (rows of acc.len()).
+    pub(super) fn add_rows[T: Float](acc: &mut [T], rows: &[T]) {
         for row in rows.chunks(acc.len()) {
             for (a, &v) in acc.iter_mut().zip(row) {
                 *a += v;

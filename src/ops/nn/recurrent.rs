@@ -3,11 +3,14 @@
 //! for LSTM and z, r, h for GRU) and masking rules (a masked step carries the states over and
 //! outputs the previous output, or zeros with `zero_output_for_mask`).
 //!
-//! Forward: the input projection of every timestep is one gemm (x·W + b); then per step one
-//! small gemm for the recurrent projection h·U and one fused gate pass over the batch that also
-//! keeps what backward needs. Backward (one node) runs the steps in reverse with the fused gate
-//! backward and one small gemm per step for dh·Uᵀ, then forms the weight gradients with three
-//! large gemms over all timesteps (dW = xᵀ·dZ, dU = hᵀ·dZ, dx = dZ·Wᵀ).
+//! The batch runs as two slices in parallel (rows of a recurrent network are independent), each
+//! a whole recurrence on one thread. Forward, per slice: the input projection of every timestep
+//! is one gemm (x·W); then per step one small gemm for the recurrent projection h·U and one
+//! fused gate pass over the rows (adding the biases) that also keeps what backward needs.
+//! Backward (one node), per slice: the steps in reverse with the fused gate backward and one
+//! small gemm per step for dh·Uᵀ, then the slice's share of the weight gradients as large gemms
+//! over all its timesteps (dW = xᵀ·dZ, dU = hᵀ·dZ); the shares are summed in slice order, and
+//! dx = dZ·Wᵀ is one gemm over the whole batch.
 //!
 //! The result is one tensor (batch, timesteps + states, units): the per-step outputs in
 //! processing order (reversed input order with `go_backwards`, as Keras), then the final h (and
@@ -319,11 +322,6 @@ impl<T: Float> Forward<'_, T> {
         let gu = g * u;
         let cell = self.spec.cell;
         let states = cell.states();
-        // Input projections of all timesteps at once (the input bias is added by the gate
-        // kernels, which read these rows anyway: one pass over this large buffer fewer).
-        // Fully written by the gemm (and, below, every step's rows of gates/hprev/cprev).
-        let mut xw = uninit_vec::<T>(b * t * gu);
-        gemm(b * t, gu, d, Mat::row_major(self.x, 0, d), Mat::row_major(self.w, 0, gu), &mut xw, 0, gu, false, true);
         let lstm = cell == CellKind::Lstm;
         let per_row = |on: bool| if on { t * u } else { 0 };
         let mut saved = Saved {
@@ -355,7 +353,12 @@ impl<T: Float> Forward<'_, T> {
             let r = slices[i.start].clone();
             let bufs = tasks[i.start].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each slice runs once");
             let c0 = c0.map(|c| &c[r.start * u..r.end * u]);
-            self.recur(r.clone(), &xw[r.start * t * gu..r.end * t * gu], &h0[r.start * u..r.end * u], c0, bufs);
+            // The input projections of all the slice's timesteps, as one gemm (on the pool only
+            // when this is the only slice); the gate kernels add the input bias as they read them.
+            let n = r.len() * t;
+            let mut xw = uninit_vec::<T>(n * gu);
+            gemm(n, gu, d, Mat::row_major(&self.x[r.start * t * d..r.end * t * d], 0, d), Mat::row_major(self.w, 0, gu), &mut xw, 0, gu, false, true);
+            self.recur(r.clone(), &xw, &h0[r.start * u..r.end * u], c0, bufs);
         });
         (out, saved)
     }
@@ -835,7 +838,6 @@ impl RnnBackward {
         let extra = self.saved.extra.data::<T>()?;
         let rk = self.recurrent_kernel.data::<T>()?;
         let rmask = self.rmask.as_ref().map(|m| m.to_vec::<T>()).transpose()?;
-        let gru_plain = cell == (CellKind::Gru { reset_after: false });
 
         // dZx: gradient of the input projections (row b·T + t); dZh: of the recurrent ones.
         // Each batch slice runs its own backward-through-time (as in the forward).
@@ -850,53 +852,43 @@ impl RnnBackward {
         };
         let rk_t = transposed(&rk, u, gu);
         let saved = SavedSlices { dy: &dy, gates: &gates, hprev: &hprev, cprev: &cprev, cact: &cact, extra: &extra, rk_t: &rk_t, rmask: rmask.as_deref() };
-        let initial = par_ranges(slices.len(), 1, |i| {
-            let (zx, zh) = tasks[i.start].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each slice runs once");
-            self.bptt(slices[i.start].clone(), &saved, zx, zh)
-        });
-        let dh: Vec<T> = initial.iter().flat_map(|(h, _)| h.iter().copied()).collect();
-        let dc: Vec<T> = initial.iter().flat_map(|(_, c)| c.iter().copied()).collect();
-
         let xd = self.x.data::<T>()?;
-        let w = self.kernel.data::<T>()?;
+        let wanted = WeightGrads { dw: needs[1], du: needs[2], db: self.has_bias && needs[3] };
+        // Each slice's backward-through-time, then its share of the weight gradients while its
+        // dZ rows are still in that core's caches; the shares are summed in slice order (the
+        // slices depend on the batch size only, so the result does not depend on the threads).
+        let parts = par_ranges(slices.len(), 1, |i| {
+            let rows = slices[i.start].clone();
+            let (zx, zh) = tasks[i.start].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each slice runs once");
+            let (dh0, dc0) = self.bptt(rows.clone(), &saved, zx, zh);
+            let weights = self.weight_grads(rows, wanted, &xd, &saved, zx, zh);
+            (dh0, dc0, weights)
+        });
+        let dh: Vec<T> = parts.iter().flat_map(|(h, _, _)| h.iter().copied()).collect();
+        let dc: Vec<T> = parts.iter().flat_map(|(_, c, _)| c.iter().copied()).collect();
+        let sum_parts = |pick: fn(&SliceWeightGrads<T>) -> &[T]| -> Vec<T> {
+            let mut total = pick(&parts[0].2).to_vec();
+            for (_, _, w) in &parts[1..] {
+                super::dense::add_rows(&mut total, pick(w));
+            }
+            total
+        };
+
         let bt = b * t;
         let dx = grad_if(needs[0], || {
             let mut dx = uninit_vec::<T>(bt * d);
+            let w = self.kernel.data::<T>()?;
             let wt = transposed(&w, d, gu);
             gemm(bt, d, gu, Mat::row_major(&dzx, 0, gu), Mat::row_major(&wt, 0, d), &mut dx, 0, d, false, true);
             Tensor::from_vec(dx, &[b, t, d])
         })?;
-        let dw = grad_if(needs[1], || {
-            let mut dw = uninit_vec::<T>(d * gu);
-            gemm(d, gu, bt, Mat::row_major(&xd, 0, d).t(), Mat::row_major(&dzx, 0, gu), &mut dw, 0, gu, false, true);
-            Tensor::from_vec(dw, &[d, gu])
-        })?;
-        let du = grad_if(needs[2], || {
-            // The recurrent kernel saw h ⊙ mask (and GRU-plain's h-part saw r ⊙ h ⊙ mask).
-            let hin: std::borrow::Cow<'_, [T]> = match &rmask {
-                Some(m) => hprev.chunks(u).enumerate().flat_map(|(row, hr)| hr.iter().zip(&m[(row / t) * u..(row / t + 1) * u]).map(|(&a, &mv)| a * mv).collect::<Vec<_>>()).collect(),
-                None => std::borrow::Cow::Borrowed(&hprev[..]),
-            };
-            let dz_rec = if matches!(cell, CellKind::Gru { .. }) { &dzh } else { &dzx };
-            let mut du = uninit_vec::<T>(u * gu);
-            let cols = if gru_plain { 2 * u } else { gu };
-            gemm(u, cols, bt, Mat::row_major(&hin, 0, u).t(), Mat::row_major(dz_rec, 0, gu), &mut du, 0, gu, false, true);
-            if gru_plain {
-                gemm(u, u, bt, Mat::row_major(&extra, 0, u).t(), Mat { data: &dz_rec[..], offset: 2 * u, rs: gu, cs: 1 }, &mut du, 2 * u, gu, false, true);
-            }
-            Tensor::from_vec(du, &[u, gu])
-        })?;
+        let dw = grad_if(wanted.dw, || Tensor::from_vec(sum_parts(|w| &w.dw), &[d, gu]))?;
+        let du = grad_if(wanted.du, || Tensor::from_vec(sum_parts(|w| &w.du), &[u, gu]))?;
         let mut out = vec![dx, dw, du];
         let mut k = 3;
         if self.has_bias {
-            out.push(grad_if(needs[k], || {
-                let mut db = super::dense::column_sums(&dzx, bt, gu);
-                if cell == (CellKind::Gru { reset_after: true }) {
-                    db.extend(super::dense::column_sums(&dzh, bt, gu));
-                    return Tensor::from_vec(db, &[2, gu]);
-                }
-                Tensor::from_vec(db, &[gu])
-            })?);
+            let shape: &[usize] = if cell == (CellKind::Gru { reset_after: true }) { &[2, gu] } else { &[gu] };
+            out.push(grad_if(wanted.db, || Tensor::from_vec(sum_parts(|w| &w.db), shape))?);
             k += 1;
         }
         out.push(grad_if(needs[k], || Tensor::from_vec(dh.clone(), &[b, u]))?);
@@ -904,6 +896,67 @@ impl RnnBackward {
             out.push(grad_if(needs[k + 1], || Tensor::from_vec(dc.clone(), &[b, u]))?);
         }
         Ok(out)
+    }
+}
+
+/// Which weight gradients the tape wants.
+#[derive(Clone, Copy)]
+struct WeightGrads {
+    dw: bool,
+    du: bool,
+    db: bool,
+}
+
+/// One batch slice's share of the weight gradients (empty when not wanted).
+struct SliceWeightGrads<T> {
+    dw: Vec<T>,
+    du: Vec<T>,
+    db: Vec<T>,
+}
+
+impl RnnBackward {
+    /// The share of batch rows `rows` in dW = xᵀ·dZx, dU = h_inᵀ·dZh (dZx for LSTM and
+    /// SimpleRNN) and the bias gradients (column sums of dZx, and of dZh for reset_after GRU).
+    /// The gemms use the pool only when this is the only slice (inside a parallel slice they
+    /// run on its thread).
+    fn weight_grads<T: Float>(&self, rows: std::ops::Range<usize>, wanted: WeightGrads, x: &[T], saved: &SavedSlices<'_, T>, dzx: &[T], dzh: &[T]) -> SliceWeightGrads<T> {
+        let Dims { t, d, u, g, .. } = self.dims;
+        let gu = g * u;
+        let cell = self.spec.cell;
+        let gru = matches!(cell, CellKind::Gru { .. });
+        let gru_plain = cell == (CellKind::Gru { reset_after: false });
+        let n = rows.len() * t;
+        let (r0, r1) = (rows.start * t, rows.end * t);
+        let mut dw = Vec::new();
+        if wanted.dw {
+            dw = uninit_vec::<T>(d * gu);
+            gemm(d, gu, n, Mat::row_major(&x[r0 * d..r1 * d], 0, d).t(), Mat::row_major(dzx, 0, gu), &mut dw, 0, gu, false, true);
+        }
+        let mut du = Vec::new();
+        if wanted.du {
+            // The recurrent kernel saw h ⊙ mask (and GRU-plain's h-part saw r ⊙ h ⊙ mask).
+            let hprev = &saved.hprev[r0 * u..r1 * u];
+            let hin: std::borrow::Cow<'_, [T]> = match saved.rmask {
+                Some(m) => hprev.chunks(u).enumerate().flat_map(|(row, hr)| hr.iter().zip(&m[(rows.start + row / t) * u..(rows.start + row / t + 1) * u]).map(|(&a, &mv)| a * mv).collect::<Vec<_>>()).collect(),
+                None => std::borrow::Cow::Borrowed(hprev),
+            };
+            let dz_rec = if gru { dzh } else { dzx };
+            du = uninit_vec::<T>(u * gu);
+            let cols = if gru_plain { 2 * u } else { gu };
+            gemm(u, cols, n, Mat::row_major(&hin, 0, u).t(), Mat::row_major(dz_rec, 0, gu), &mut du, 0, gu, false, true);
+            if gru_plain {
+                let extra = &saved.extra[r0 * u..r1 * u];
+                gemm(u, u, n, Mat::row_major(extra, 0, u).t(), Mat { data: dz_rec, offset: 2 * u, rs: gu, cs: 1 }, &mut du, 2 * u, gu, false, true);
+            }
+        }
+        let mut db = Vec::new();
+        if wanted.db {
+            db = super::dense::column_sums(dzx, n, gu);
+            if cell == (CellKind::Gru { reset_after: true }) {
+                db.extend(super::dense::column_sums(dzh, n, gu));
+            }
+        }
+        SliceWeightGrads { dw, du, db }
     }
 }
 
@@ -1109,16 +1162,19 @@ mod tests {
 
     #[test]
     fn rnn_gradients_with_two_batch_slices() {
-        // 17 rows run as two slices (16 + 1) in the forward and in backward-through-time.
+        // 17 rows run as two slices (16 + 1) in the forward and in backward-through-time (and
+        // each slice forms its share of the weight gradients, with its rows of the recurrent mask).
         let (b, t, d, u) = (17, 3, 2, 2);
         let m = mask(b, t);
-        for cell in [CellKind::Lstm, CellKind::Gru { reset_after: false }] {
+        let rm = t64(&(0..b * u).map(|i| if i % 3 == 0 { 0.0 } else { 1.5 }).collect::<Vec<_>>(), &[b, u]);
+        for cell in [CellKind::Lstm, CellKind::Gru { reset_after: false }, CellKind::Gru { reset_after: true }] {
             let g = cell.gates();
-            let mut inputs = vec![rand64(&[b, t, d], 21), rand64(&[d, g * u], 22), rand64(&[u, g * u], 23), rand64(&[g * u], 24), rand64(&[b, u], 25)];
+            let bias_shape: Vec<usize> = if cell == (CellKind::Gru { reset_after: true }) { vec![2, g * u] } else { vec![g * u] };
+            let mut inputs = vec![rand64(&[b, t, d], 21), rand64(&[d, g * u], 22), rand64(&[u, g * u], 23), rand64(&bias_shape, 24), rand64(&[b, u], 25)];
             if cell == CellKind::Lstm {
                 inputs.push(rand64(&[b, u], 26));
             }
-            check_grads(|x| rnn(&x[0], &x[1], &x[2], Some(&x[3]), &x[4], x.get(5), Some(&m), None, spec(cell, true, false)), &inputs);
+            check_grads(|x| rnn(&x[0], &x[1], &x[2], Some(&x[3]), &x[4], x.get(5), Some(&m), Some(&rm), spec(cell, true, false)), &inputs);
         }
     }
 
