@@ -18,47 +18,124 @@ use crate::runtime::par_chunks_mut;
 use crate::tensor::{DType, Float, Tensor};
 use crate::{multiversion, value_err};
 
+// Channel-vector helpers, inlined into the multiversioned row kernels below (one dispatch per
+// task, not one per pixel and tap: at batch 1 the calls were most of the cost).
+
+/// acc ← max(acc, x) elementwise (a NaN in x wins, as a max should).
+#[inline(always)]
+fn max_into<T: Float>(acc: &mut [T], x: &[T]) {
+    for (o, &v) in acc.iter_mut().zip(x) {
+        *o = if v > *o || v != v { v } else { *o };
+    }
+}
+
+/// acc ← max(acc, x) keeping the tap index of the winner.
+#[inline(always)]
+fn max_into_with_tap<T: Float>(acc: &mut [T], taps: &mut [u32], x: &[T], tap: u32) {
+    for ((o, t), &v) in acc.iter_mut().zip(taps.iter_mut()).zip(x) {
+        let win = v > *o || v != v;
+        *o = if win { v } else { *o };
+        *t = if win { tap } else { *t };
+    }
+}
+
+/// d += g where this tap won the max (elementwise over channels).
+#[inline(always)]
+fn add_where_tap<T: Float>(d: &mut [T], g: &[T], win: &[u32], tap: u32) {
+    for ((o, &v), &w) in d.iter_mut().zip(g).zip(win) {
+        *o += if w == tap { v } else { T::zero() };
+    }
+}
+
+#[inline(always)]
+fn add_into<T: Float>(acc: &mut [T], x: &[T]) {
+    for (o, &v) in acc.iter_mut().zip(x) {
+        *o += v;
+    }
+}
+
+#[inline(always)]
+fn add_scaled<T: Float>(acc: &mut [T], x: &[T], scale: T) {
+    for (o, &v) in acc.iter_mut().zip(x) {
+        *o += v * scale;
+    }
+}
+
 multiversion! {
-    /// acc ← max(acc, x) elementwise (a NaN in x wins, as a max should).
-    fn max_into[T: Float](acc: &mut [T], x: &[T]) {
-        for (o, &v) in acc.iter_mut().zip(x) {
-            *o = if v > *o || v != v { v } else { *o };
+    /// Average pooling of the output rows starting at row `first` (`out` holds whole rows).
+    fn average_rows[T: Float](x: &[T], g: &Geom, first: usize, out: &mut [T]) {
+        let c = g.c;
+        for (i, row) in out.chunks_mut(c).enumerate() {
+            row.fill(T::zero());
+            let mut count = 0usize;
+            for_each_tap(g, first + i, |_, at| {
+                if let Some(at) = at {
+                    count += 1;
+                    add_into(row, &x[at..at + c]);
+                }
+            });
+            let scale = T::one() / T::from(count.max(1)).expect("count fits");
+            row.iter_mut().for_each(|o| *o *= scale);
         }
     }
 }
 
 multiversion! {
-    /// acc ← max(acc, x) keeping the tap index of the winner.
-    fn max_into_with_tap[T: Float](acc: &mut [T], taps: &mut [u32], x: &[T], tap: u32) {
-        for ((o, t), &v) in acc.iter_mut().zip(taps.iter_mut()).zip(x) {
-            let win = v > *o || v != v;
-            *o = if win { v } else { *o };
-            *t = if win { tap } else { *t };
+    /// Max pooling of the output rows starting at row `first`, and (when `taps` is not empty)
+    /// the winning tap of each output element.
+    fn max_rows[T: Float](x: &[T], g: &Geom, first: usize, out: &mut [T], taps: &mut [u32]) {
+        let c = g.c;
+        if taps.is_empty() {
+            for (i, row) in out.chunks_mut(c).enumerate() {
+                row.fill(T::neg_infinity());
+                for_each_tap(g, first + i, |_, at| {
+                    if let Some(at) = at {
+                        max_into(row, &x[at..at + c]);
+                    }
+                });
+            }
+            return;
+        }
+        for (i, (row, trow)) in out.chunks_mut(c).zip(taps.chunks_mut(c)).enumerate() {
+            row.fill(T::neg_infinity());
+            for_each_tap(g, first + i, |tap, at| {
+                if let Some(at) = at {
+                    max_into_with_tap(row, trow, &x[at..at + c], tap as u32);
+                }
+            });
         }
     }
 }
 
 multiversion! {
-    /// d += g where this tap won the max (elementwise over channels).
-    fn add_where_tap[T: Float](d: &mut [T], g: &[T], win: &[u32], tap: u32) {
-        for ((o, &v), &w) in d.iter_mut().zip(g).zip(win) {
-            *o += if w == tap { v } else { T::zero() };
-        }
-    }
-}
-
-multiversion! {
-    fn add_into[T: Float](acc: &mut [T], x: &[T]) {
-        for (o, &v) in acc.iter_mut().zip(x) {
-            *o += v;
-        }
-    }
-}
-
-multiversion! {
-    fn add_scaled[T: Float](acc: &mut [T], x: &[T], scale: T) {
-        for (o, &v) in acc.iter_mut().zip(x) {
-            *o += v * scale;
+    /// The input gradient of one sample (`dxs`, starting at element `first` of dx) from the
+    /// output gradient `gd` (and, for max pooling, the winning taps).
+    fn sample_grad[T: Float](g: &Geom, mode: PoolMode, gd: &[T], argmax: &[u32], first: usize, dxs: &mut [T]) {
+        let c = g.c;
+        let (sample, positions) = (g.sample_len(), g.positions());
+        let n = first / sample;
+        for r in n * positions..(n + 1) * positions {
+            let gr = &gd[r * c..(r + 1) * c];
+            match mode {
+                PoolMode::Max => {
+                    let win = &argmax[r * c..(r + 1) * c];
+                    for_each_tap(g, r, |tap, at| {
+                        if let Some(at) = at {
+                            add_where_tap(&mut dxs[at - first..at - first + c], gr, win, tap as u32);
+                        }
+                    });
+                }
+                PoolMode::Average => {
+                    let mut count = 0usize;
+                    for_each_tap(g, r, |_, at| count += at.is_some() as usize);
+                    let scale = T::one() / T::from(count.max(1)).expect("count fits");
+                    for_each_tap(g, r, |_, at| {
+                        if let Some(at) = at {
+                            add_scaled(&mut dxs[at - first..at - first + c], gr, scale);
+                        }
+                    });
+                }
+            }
         }
     }
 }
@@ -106,49 +183,22 @@ pub fn pool(x: &Tensor, pool_size: &[usize], strides: &[usize], padding: &[(usiz
 
 fn forward<T: Float>(x: &[T], g: &Geom, mode: PoolMode, keep_argmax: bool) -> (Vec<T>, Vec<u32>) {
     let c = g.c;
-    let mut out = vec![T::zero(); g.rows() * c];
+    // Every row is filled by its task (zeros, or -inf, first).
+    let mut out = crate::tensor::uninit_vec::<T>(g.rows() * c);
     let mut argmax = vec![0u32; if keep_argmax { out.len() } else { 0 }];
     if out.is_empty() {
         return (out, argmax);
     }
     let chunk = rows_per_task(c) * c;
     match mode {
-        PoolMode::Average => par_chunks_mut(&mut out, chunk, |start, rows| {
-            for (i, row) in rows.chunks_mut(c).enumerate() {
-                let mut count = 0usize;
-                for_each_tap(g, start / c + i, |_, at| {
-                    if let Some(at) = at {
-                        count += 1;
-                        add_into(row, &x[at..at + c]);
-                    }
-                });
-                let scale = T::one() / T::from(count.max(1)).expect("count fits");
-                row.iter_mut().for_each(|o| *o *= scale);
-            }
-        }),
-        PoolMode::Max if !keep_argmax => par_chunks_mut(&mut out, chunk, |start, rows| {
-            for (i, row) in rows.chunks_mut(c).enumerate() {
-                row.fill(T::neg_infinity());
-                for_each_tap(g, start / c + i, |_, at| {
-                    if let Some(at) = at {
-                        max_into(row, &x[at..at + c]);
-                    }
-                });
-            }
-        }),
+        PoolMode::Average => par_chunks_mut(&mut out, chunk, |start, rows| average_rows(x, g, start / c, rows)),
+        PoolMode::Max if !keep_argmax => par_chunks_mut(&mut out, chunk, |start, rows| max_rows(x, g, start / c, rows, &mut [])),
         PoolMode::Max => {
             // Output and winning taps: one task fills both for its rows (same chunking).
             let argmax_chunks = std::sync::Mutex::new(argmax.chunks_mut(chunk).map(Some).collect::<Vec<_>>());
             par_chunks_mut(&mut out, chunk, |start, rows| {
                 let taps = argmax_chunks.lock().unwrap_or_else(|e| e.into_inner())[start / chunk].take().expect("each chunk once");
-                for (i, (row, trow)) in rows.chunks_mut(c).zip(taps.chunks_mut(c)).enumerate() {
-                    row.fill(T::neg_infinity());
-                    for_each_tap(g, start / c + i, |tap, at| {
-                        if let Some(at) = at {
-                            max_into_with_tap(row, trow, &x[at..at + c], tap as u32);
-                        }
-                    });
-                }
+                max_rows(x, g, start / c, rows, taps);
             });
         }
     }
@@ -166,39 +216,12 @@ struct PoolBackward {
 impl PoolBackward {
     fn grads<T: Float>(&self, grad: &Tensor) -> Result<Tensor> {
         let g = &self.geom;
-        let c = g.c;
         let grad = if grad.dtype() == T::DTYPE { grad.clone() } else { crate::ops::cast(grad, T::DTYPE)? };
         let gd = grad.data::<T>()?;
         let sample = g.sample_len();
-        let positions = g.positions();
         let mut dx = vec![T::zero(); self.input_shape.iter().product()];
         if sample > 0 {
-            par_chunks_mut(&mut dx, sample, |first, dxs| {
-                let n = first / sample;
-                for r in n * positions..(n + 1) * positions {
-                    let gr = &gd[r * c..(r + 1) * c];
-                    match self.mode {
-                        PoolMode::Max => {
-                            let win = &self.argmax[r * c..(r + 1) * c];
-                            for_each_tap(g, r, |tap, at| {
-                                if let Some(at) = at {
-                                    add_where_tap(&mut dxs[at - first..at - first + c], gr, win, tap as u32);
-                                }
-                            });
-                        }
-                        PoolMode::Average => {
-                            let mut count = 0usize;
-                            for_each_tap(g, r, |_, at| count += at.is_some() as usize);
-                            let scale = T::one() / T::from(count.max(1)).expect("count fits");
-                            for_each_tap(g, r, |_, at| {
-                                if let Some(at) = at {
-                                    add_scaled(&mut dxs[at - first..at - first + c], gr, scale);
-                                }
-                            });
-                        }
-                    }
-                }
-            });
+            par_chunks_mut(&mut dx, sample, |first, dxs| sample_grad(g, self.mode, &gd, &self.argmax, first, dxs));
         }
         Tensor::from_vec(dx, &self.input_shape)
     }
