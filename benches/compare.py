@@ -82,9 +82,10 @@ def _percentiles(times):
 
 
 def _run_keras_like(keras, workload, args, started):
+    t = time.perf_counter()
     x, y = _data(workload, args.steps)
+    result = {"data_s": time.perf_counter() - t}
     model = _keras_model(keras, workload)
-    result = {}
 
     class Timer(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -124,7 +125,9 @@ def _run_torch(workload, args, started):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    t = time.perf_counter()
     x, y = _data(workload, args.steps)
+    data_s = time.perf_counter() - t
     if workload == "cnn":
         x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -135,7 +138,7 @@ def _run_torch(workload, args, started):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     batch = WORKLOADS[workload]["batch"]
-    result, epochs = {"first_step_s": None}, []
+    result, epochs = {"first_step_s": None, "data_s": data_s}, []
     for _ in range(1 + args.epochs):
         t = time.perf_counter()
         perm = torch.randperm(len(x))
@@ -292,6 +295,7 @@ def main():
     print("| import (ms) | " + " | ".join(f"{_import_time(pythons[n], modules[n], args.threads):.0f}" for n in names) + " |")
     first = workloads[0]
     print(f"| process start → first {first} training step (s) | " + " | ".join(f"{results[first][n]['first_step_s']:.2f}" if results[first][n].get("first_step_s") else "-" for n in names) + " |")
+    print(f"| … of which making the synthetic data (s) | " + " | ".join(f"{results[first][n]['data_s']:.2f}" if "data_s" in results[first][n] else "-" for n in names) + " |")
     print(f"| peak RSS of the {first} run (MiB) | " + " | ".join(f"{results[first][n]['peak_rss_mib']:.0f}" if "peak_rss_mib" in results[first][n] else "-" for n in names) + " |")
     print(f"| numpy import (ms) | {_import_time(sys.executable, 'numpy', args.threads):.0f} |" + " |" * (len(names) - 1))
 
