@@ -135,7 +135,7 @@ pub(super) fn geometry(op: &str, x: &[usize], kernel: &[usize], spec: &ConvSpec)
 /// tap's first channel for position `ow` is at `offset + ow·step`. Per-tap work is index
 /// arithmetic once per line instead of once per output row.
 #[inline(always)]
-fn for_each_tap_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMut(usize, std::ops::Range<usize>, isize, usize)) {
+pub(super) fn for_each_tap_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMut(usize, std::ops::Range<usize>, isize, usize)) {
     let (n2, p) = (g.out[2], g.positions());
     let line = r0 / n2;
     let (ow0, ow1) = (r0 % n2, r0 % n2 + (r1 - r0));

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use super::conv::{for_each_tap, geometry, ConvSpec, Geom};
+use super::conv::{for_each_tap, for_each_tap_span, geometry, ConvSpec, Geom};
 use crate::autograd::{is_recording, record, Backward};
 use crate::error::Result;
 use crate::ops::common::to_float;
@@ -80,60 +80,77 @@ multiversion! {
     }
 }
 
+/// A tap's span over one output line: (tap index, output positions on the line, input offset
+/// of the first channel at position 0, input step per position) — see `for_each_tap_span`.
+type Span = (u32, std::ops::Range<usize>, isize, usize);
+
+/// Lists in `spans` the taps' spans over output rows `r..line_end` (one output line): the index
+/// arithmetic, divisions included, once per line instead of once per pixel. (A closure doing the
+/// pooling work inside `for_each_tap_span` would not be inlined into the SIMD builds.)
+#[inline(always)]
+fn line_spans(g: &Geom, r: usize, line_end: usize, spans: &mut Vec<Span>) {
+    spans.clear();
+    for_each_tap_span(g, r, line_end, |tap, ows, offset, step| spans.push((tap as u32, ows, offset, step)));
+}
+
 multiversion! {
     /// Max pooling of the output rows starting at row `first`, and (when `taps` is not empty)
-    /// the winning tap of each output element.
+    /// the winning tap of each output element. Works an output line at a time (`line_spans`),
+    /// each span one plain loop; each element still sees its taps in order, so ties and NaNs
+    /// resolve as in a per-pixel loop.
     fn max_rows[T: Float](x: &[T], g: &Geom, first: usize, out: &mut [T], taps: &mut [u32]) {
-        let c = g.c;
-        if taps.is_empty() {
-            for (i, row) in out.chunks_mut(c).enumerate() {
-                row.fill(T::neg_infinity());
-                for_each_tap(g, first + i, |_, at| {
-                    if let Some(at) = at {
-                        max_into(row, &x[at..at + c]);
+        let (c, n2) = (g.c, g.out[2].max(1));
+        out.fill(T::neg_infinity());
+        let end = first + out.len() / c.max(1);
+        let mut spans = Vec::with_capacity(g.k.iter().product());
+        let mut r = first;
+        while r < end {
+            let line_end = ((r / n2 + 1) * n2).min(end);
+            line_spans(g, r, line_end, &mut spans);
+            let line_start = r - r % n2;
+            for (tap, ows, offset, step) in spans.iter().cloned() {
+                for ow in ows {
+                    let at = (offset + (ow * step) as isize) as usize;
+                    let o = (line_start + ow - first) * c;
+                    if taps.is_empty() {
+                        max_into(&mut out[o..o + c], &x[at..at + c]);
+                    } else {
+                        max_into_with_tap(&mut out[o..o + c], &mut taps[o..o + c], &x[at..at + c], tap);
                     }
-                });
-            }
-            return;
-        }
-        for (i, (row, trow)) in out.chunks_mut(c).zip(taps.chunks_mut(c)).enumerate() {
-            row.fill(T::neg_infinity());
-            for_each_tap(g, first + i, |tap, at| {
-                if let Some(at) = at {
-                    max_into_with_tap(row, trow, &x[at..at + c], tap as u32);
                 }
-            });
+            }
+            r = line_end;
         }
     }
 }
 
 multiversion! {
     /// The input gradient of one sample (`dxs`, starting at element `first` of dx) from the
-    /// output gradient `gd` (and, for max pooling, the winning taps).
+    /// output gradient `gd` (and, for max pooling, the winning taps), an output line at a time.
     fn sample_grad[T: Float](g: &Geom, mode: PoolMode, gd: &[T], argmax: &[u32], first: usize, dxs: &mut [T]) {
-        let c = g.c;
+        let (c, n2) = (g.c, g.out[2].max(1));
         let (sample, positions) = (g.sample_len(), g.positions());
         let n = first / sample;
-        for r in n * positions..(n + 1) * positions {
-            let gr = &gd[r * c..(r + 1) * c];
-            match mode {
-                PoolMode::Max => {
-                    let win = &argmax[r * c..(r + 1) * c];
-                    for_each_tap(g, r, |tap, at| {
-                        if let Some(at) = at {
-                            add_where_tap(&mut dxs[at - first..at - first + c], gr, win, tap as u32);
-                        }
-                    });
+        let mut spans = Vec::with_capacity(g.k.iter().product());
+        let mut counts = vec![0usize; n2];
+        for line_start in (n * positions..(n + 1) * positions).step_by(n2) {
+            line_spans(g, line_start, line_start + n2, &mut spans);
+            if mode == PoolMode::Average {
+                // Windows clipped by the padding average over their inside taps only.
+                counts.fill(0);
+                for (_, ows, _, _) in spans.iter().cloned() {
+                    ows.for_each(|ow| counts[ow] += 1);
                 }
-                PoolMode::Average => {
-                    let mut count = 0usize;
-                    for_each_tap(g, r, |_, at| count += at.is_some() as usize);
-                    let scale = T::one() / T::from(count.max(1)).expect("count fits");
-                    for_each_tap(g, r, |_, at| {
-                        if let Some(at) = at {
-                            add_scaled(&mut dxs[at - first..at - first + c], gr, scale);
-                        }
-                    });
+            }
+            for (tap, ows, offset, step) in spans.iter().cloned() {
+                for ow in ows {
+                    let at = (offset + (ow * step) as isize) as usize - first;
+                    let o = (line_start + ow) * c;
+                    let gr = &gd[o..o + c];
+                    match mode {
+                        PoolMode::Max => add_where_tap(&mut dxs[at..at + c], gr, &argmax[o..o + c], tap),
+                        PoolMode::Average => add_scaled(&mut dxs[at..at + c], gr, T::one() / T::from(counts[ow]).expect("count fits")),
+                    }
                 }
             }
         }
