@@ -21,7 +21,7 @@ use crate::kernels::transpose::transposed;
 use crate::ops::common::{grad_if, promote_float, to_float};
 use crate::runtime::{par_chunks_mut, par_ranges};
 use crate::tensor::{uninit_vec, Float, Tensor};
-use crate::{shape_err, value_err};
+use crate::{multiversion, shape_err, value_err};
 
 /// Strides, dilation, explicit (before, after) zero padding and groups, one entry per spatial dim.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,15 +169,32 @@ pub(super) fn for_each_tap_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMu
     }
 }
 
-/// Split rows `r0..r1` into spans that each lie on one output line.
+/// A tap's span over one output line: (tap index, output positions on the line, input offset
+/// of the first channel at position 0, input step per position) — see `for_each_tap_span`.
+pub(super) type Span = (u32, std::ops::Range<usize>, isize, usize);
+
+/// Lists in `spans` the taps' spans over output rows `r..line_end` (within one output line):
+/// the index arithmetic, divisions included, once per line instead of once per pixel. Kernels
+/// then loop over the list: a closure doing their work inside `for_each_tap_span` would not be
+/// inlined into the SIMD builds.
 #[inline(always)]
-fn for_each_line_span(g: &Geom, r0: usize, r1: usize, mut f: impl FnMut(usize, usize)) {
-    let n2 = g.out[2].max(1);
-    let mut r = r0;
-    while r < r1 {
-        let end = ((r / n2 + 1) * n2).min(r1);
-        f(r, end);
-        r = end;
+pub(super) fn line_spans(g: &Geom, r: usize, line_end: usize, spans: &mut Vec<Span>) {
+    spans.clear();
+    for_each_tap_span(g, r, line_end, |tap, ows, offset, step| spans.push((tap as u32, ows, offset, step)));
+}
+
+/// dst ← src for a few channels: fixed 16-element blocks compile to vector moves (a
+/// `copy_from_slice` of a run-time length is a `memcpy` call per pixel and tap).
+#[inline(always)]
+fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len();
+    let mut i = 0;
+    while i + 16 <= n {
+        dst[i..i + 16].copy_from_slice(&src[i..i + 16]);
+        i += 16;
+    }
+    for j in i..n {
+        dst[j] = src[j];
     }
 }
 
@@ -372,32 +389,40 @@ pub(super) fn for_each_tap(g: &Geom, r: usize, mut f: impl FnMut(usize, Option<u
     }
 }
 
-/// Gather the input windows of rows `rows` (group `grp`) into `col`, one row of `width` each.
-/// Walks each output line once per tap (`for_each_tap_span`), so the index arithmetic is per
-/// line, not per element; positions whose tap falls into the padding stay zero.
-fn im2col<T: Float>(x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, col: &mut [T]) {
-    let (cg, width, n2) = (g.cg(), g.width(), g.out[2].max(1));
-    let r0 = rows.start;
-    if !g.windows_inside() {
-        col[..rows.len() * width].fill(T::zero());
-    }
-    for_each_line_span(g, rows.start, rows.end, |s0, s1| {
-        let line_start = s0 - s0 % n2;
-        for_each_tap_span(g, s0, s1, |tap, ows, offset, step| {
-            if cg == 1 {
-                // One channel: a strided gather (a copy per element would be a memcpy call).
-                for ow in ows {
-                    col[(line_start + ow - r0) * width + tap] = x[(offset + (ow * step) as isize) as usize + grp];
+multiversion! {
+    /// Gather the input windows of rows `rows` (group `grp`) into `col`, one row of `width` each.
+    /// Walks each output line once per tap (`line_spans`), so the index arithmetic is per line,
+    /// not per element; positions whose tap falls into the padding stay zero.
+    fn im2col[T: Float](x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, col: &mut [T]) {
+        let (cg, width, n2) = (g.cg(), g.width(), g.out[2].max(1));
+        let r0 = rows.start;
+        if !g.windows_inside() {
+            col[..rows.len() * width].fill(T::zero());
+        }
+        let mut spans = Vec::with_capacity(g.k.iter().product());
+        let mut s0 = rows.start;
+        while s0 < rows.end {
+            let s1 = ((s0 / n2 + 1) * n2).min(rows.end);
+            line_spans(g, s0, s1, &mut spans);
+            let line_start = s0 - s0 % n2;
+            for (tap, ows, offset, step) in spans.iter().cloned() {
+                let tap = tap as usize;
+                if cg == 1 {
+                    // One channel: a strided gather.
+                    for ow in ows {
+                        col[(line_start + ow - r0) * width + tap] = x[(offset + (ow * step) as isize) as usize + grp];
+                    }
+                    continue;
                 }
-                return;
+                for ow in ows {
+                    let src = (offset + (ow * step) as isize) as usize + grp * cg;
+                    let dst = (line_start + ow - r0) * width + tap * cg;
+                    copy_channels(&mut col[dst..dst + cg], &x[src..src + cg]);
+                }
             }
-            for ow in ows {
-                let src = (offset + (ow * step) as isize) as usize + grp * cg;
-                let dst = (line_start + ow - r0) * width + tap * cg;
-                col[dst..dst + cg].copy_from_slice(&x[src..src + cg]);
-            }
-        });
-    });
+            s0 = s1;
+        }
+    }
 }
 
 /// The inverse scatter: add each row of `col` back onto the input positions it was gathered

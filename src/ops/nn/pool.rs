@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use super::conv::{for_each_tap, for_each_tap_span, geometry, ConvSpec, Geom};
+use super::conv::{for_each_tap, geometry, line_spans, ConvSpec, Geom};
 use crate::autograd::{is_recording, record, Backward};
 use crate::error::Result;
 use crate::ops::common::to_float;
@@ -78,19 +78,6 @@ multiversion! {
             row.iter_mut().for_each(|o| *o *= scale);
         }
     }
-}
-
-/// A tap's span over one output line: (tap index, output positions on the line, input offset
-/// of the first channel at position 0, input step per position) — see `for_each_tap_span`.
-type Span = (u32, std::ops::Range<usize>, isize, usize);
-
-/// Lists in `spans` the taps' spans over output rows `r..line_end` (one output line): the index
-/// arithmetic, divisions included, once per line instead of once per pixel. (A closure doing the
-/// pooling work inside `for_each_tap_span` would not be inlined into the SIMD builds.)
-#[inline(always)]
-fn line_spans(g: &Geom, r: usize, line_end: usize, spans: &mut Vec<Span>) {
-    spans.clear();
-    for_each_tap_span(g, r, line_end, |tap, ows, offset, step| spans.push((tap as u32, ows, offset, step)));
 }
 
 multiversion! {
