@@ -127,15 +127,9 @@ skinny_kernel!(
     _mm512_loadu_ps,
     _mm512_storeu_ps,
     _mm512_fmadd_ps,
-    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(((1u32 << lanes) - 1) as __mmask16, p),
-    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, ((1u32 << lanes) - 1) as __mmask16, v)
+    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(simd::tail_mask16(lanes), p),
+    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, simd::tail_mask16(lanes), v)
 );
-
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn mask8(lanes: usize) -> __m256i {
-    _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-}
 
 #[cfg(target_arch = "x86_64")]
 skinny_kernel!(
@@ -148,8 +142,8 @@ skinny_kernel!(
     _mm256_loadu_ps,
     _mm256_storeu_ps,
     _mm256_fmadd_ps,
-    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, mask8(lanes)),
-    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, mask8(lanes), v)
+    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, simd::tail_mask8(lanes)),
+    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, simd::tail_mask8(lanes), v)
 );
 
 #[cfg(test)]

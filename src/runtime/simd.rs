@@ -116,3 +116,18 @@ macro_rules! multiversion {
         }
     };
 }
+
+/// Lane masks of the first `lanes` lanes (for the masked loads and stores of a row's tail),
+/// used by the hand-written AVX-512 / AVX2 kernels (`kernels::skinny`, the narrow convolution).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn tail_mask16(lanes: usize) -> std::arch::x86_64::__mmask16 {
+    ((1u32 << lanes) - 1) as std::arch::x86_64::__mmask16
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn tail_mask8(lanes: usize) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+}

@@ -293,19 +293,8 @@ macro_rules! narrow_kernel {
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
-
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn mask16(lanes: usize) -> __mmask16 {
-    ((1u32 << lanes) - 1) as __mmask16
-}
-
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn mask8(lanes: usize) -> __m256i {
-    let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), idx)
-}
+use crate::runtime::simd::{tail_mask16, tail_mask8};
 
 #[cfg(target_arch = "x86_64")]
 narrow_kernel!(
@@ -320,8 +309,8 @@ narrow_kernel!(
     _mm512_mul_ps,
     _mm512_add_ps,
     _mm512_max_ps,
-    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(mask16(lanes), p),
-    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, mask16(lanes), v)
+    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(tail_mask16(lanes), p),
+    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, tail_mask16(lanes), v)
 );
 
 #[cfg(target_arch = "x86_64")]
@@ -337,8 +326,8 @@ narrow_kernel!(
     _mm256_mul_ps,
     _mm256_add_ps,
     _mm256_max_ps,
-    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, mask8(lanes)),
-    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, mask8(lanes), v)
+    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, tail_mask8(lanes)),
+    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, tail_mask8(lanes), v)
 );
 
 thread_local! {

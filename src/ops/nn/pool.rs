@@ -119,7 +119,7 @@ multiversion! {
         let (sample, positions) = (g.sample_len(), g.positions());
         let n = first / sample;
         let mut spans = Vec::with_capacity(g.k.iter().product());
-        let mut counts = vec![0usize; n2];
+        let mut counts = vec![0usize; if mode == PoolMode::Average { n2 } else { 0 }];
         for line_start in (n * positions..(n + 1) * positions).step_by(n2) {
             line_spans(g, line_start, line_start + n2, &mut spans);
             if mode == PoolMode::Average {

@@ -378,11 +378,24 @@ impl<T: Float> Forward<'_, T> {
         }
     }
 
+    /// A masked step of one row (its states `h`, and `c` for LSTM, carry over): saves them as the
+    /// step's inputs (rows `rr` of the saved buffers) and, unless masked steps output zeros,
+    /// outputs the carried h (at `o`).
+    fn carry_masked_row(&self, bufs: &mut SliceBufs<'_, T>, h: &[T], c: &[T], rr: std::ops::Range<usize>, o: usize) {
+        bufs.hprev[rr.clone()].copy_from_slice(h);
+        if !c.is_empty() {
+            bufs.cprev[rr].copy_from_slice(c);
+        }
+        if !self.spec.zero_output_for_mask {
+            bufs.out[o..o + h.len()].copy_from_slice(h);
+        }
+    }
+
     /// The whole recurrence of batch rows `rows` (`xw`, `h0`, `c0` and `bufs` are their slices).
     /// Gates are computed straight into the saved buffer (the rows of masked steps too: backward
     /// never reads those), and each kept row's state update is one fused pass that also saves
     /// what backward needs and writes the step's output.
-    fn recur(&self, rows: std::ops::Range<usize>, xw: &[T], h0: &[T], c0: Option<&[T]>, bufs: SliceBufs<'_, T>) {
+    fn recur(&self, rows: std::ops::Range<usize>, xw: &[T], h0: &[T], c0: Option<&[T]>, mut bufs: SliceBufs<'_, T>) {
         let Dims { t, u, g, .. } = self.dims;
         let b = rows.len();
         let gu = g * u;
@@ -428,13 +441,7 @@ impl<T: Float> Forward<'_, T> {
                     let o = (bi * (t + states) + s) * u;
                     let (hr, rr) = (bi * u..(bi + 1) * u, row * u..(row + 1) * u);
                     if !keep.is_none_or(|k| k[row]) {
-                        bufs.hprev[rr.clone()].copy_from_slice(&h[hr.clone()]);
-                        if lstm {
-                            bufs.cprev[rr].copy_from_slice(&c[hr.clone()]);
-                        }
-                        if !self.spec.zero_output_for_mask {
-                            bufs.out[o..o + u].copy_from_slice(&h[hr]);
-                        }
+                        self.carry_masked_row(&mut bufs, &h[hr.clone()], if lstm { &c[hr] } else { &[] }, rr, o);
                         continue;
                     }
                     let (xr, hur, gr) = (&xw[row * gu..(row + 1) * gu], &hu[bi * gu..(bi + 1) * gu], &mut bufs.gates[row * gu..(row + 1) * gu]);
@@ -485,14 +492,7 @@ impl<T: Float> Forward<'_, T> {
                 let (hr, rr) = (bi * u..(bi + 1) * u, row * u..(row + 1) * u);
                 let o = (bi * (t + states) + s) * u;
                 if !kept {
-                    bufs.hprev[rr.clone()].copy_from_slice(&h[hr.clone()]);
-                    if lstm {
-                        bufs.cprev[rr].copy_from_slice(&c[hr.clone()]);
-                    }
-                    if !self.spec.zero_output_for_mask {
-                        // Masked: the output is the previous output (the carried h).
-                        bufs.out[o..o + u].copy_from_slice(&h[hr]);
-                    }
+                    self.carry_masked_row(&mut bufs, &h[hr.clone()], if lstm { &c[hr] } else { &[] }, rr, o);
                     continue;
                 }
                 let gr = &bufs.gates[row * gu..(row + 1) * gu];
