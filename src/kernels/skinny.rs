@@ -95,6 +95,18 @@ macro_rules! skinny_kernel {
                     block::<M, V>(j, $lanes, k, a, lda, b, ldb, c, ldc, accumulate);
                     j += V * $lanes;
                 }
+                // The remaining full vectors in one block too (a block of one vector is a single
+                // dependent chain of FMAs per row: latency-bound), e.g. the 64-column halves of a
+                // 128-column product split over two threads.
+                let full = (n - j) / $lanes;
+                if full >= 4 && V > 4 {
+                    block::<M, 4>(j, $lanes, k, a, lda, b, ldb, c, ldc, accumulate);
+                    j += 4 * $lanes;
+                }
+                if (n - j) / $lanes >= 2 && V > 2 {
+                    block::<M, 2>(j, $lanes, k, a, lda, b, ldb, c, ldc, accumulate);
+                    j += 2 * $lanes;
+                }
                 while j < n {
                     let lanes = (n - j).min($lanes);
                     block::<M, 1>(j, lanes, k, a, lda, b, ldb, c, ldc, accumulate);
@@ -169,7 +181,7 @@ mod tests {
 
     #[test]
     fn skinny_matches_naive_and_every_path_gives_the_same_bits() {
-        for &(m, n, k) in &[(1, 512, 784), (1, 10, 512), (2, 17, 3), (3, 64, 9), (4, 100, 33), (1, 1, 1), (4, 130, 0)] {
+        for &(m, n, k) in &[(1, 512, 784), (1, 10, 512), (1, 64, 1600), (1, 112, 20), (2, 80, 7), (2, 17, 3), (3, 64, 9), (4, 100, 33), (1, 1, 1), (4, 130, 0)] {
             for acc in [false, true] {
                 let fast = run(m, n, k, acc);
                 simd::set_avx2_cap(true);
