@@ -32,6 +32,51 @@ pub struct ConvSpec {
     pub groups: usize,
 }
 
+/// Keras's `padding` argument of convolutions and pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    Valid,
+    /// TensorFlow's rule: the output has ceil(size / stride) positions, the extra padded
+    /// pixel goes after (right / bottom).
+    Same,
+    /// Only before (the start of a 1-D sequence): outputs never see later steps.
+    Causal,
+}
+
+impl Padding {
+    pub fn parse(name: &str) -> Option<Padding> {
+        match name {
+            "valid" => Some(Padding::Valid),
+            "same" => Some(Padding::Same),
+            "causal" => Some(Padding::Causal),
+            _ => None,
+        }
+    }
+}
+
+/// (before, after) zero padding per spatial dim for `padding` (the explicit form `conv` and
+/// `pool` take).
+pub fn explicit_padding(spatial: &[usize], kernel: &[usize], strides: &[usize], dilation: &[usize], padding: Padding) -> Vec<(usize, usize)> {
+    spatial
+        .iter()
+        .zip(kernel)
+        .zip(strides.iter().zip(dilation))
+        .map(|((&size, &k), (&s, &d))| {
+            let span = (k.max(1) - 1) * d + 1;
+            match padding {
+                Padding::Valid => (0, 0),
+                Padding::Same => {
+                    let (size, s) = (size as isize, s.max(1) as isize);
+                    let out = (size + s - 1) / s;
+                    let total = ((out - 1) * s + span as isize - size).max(0) as usize;
+                    (total / 2, total - total / 2)
+                }
+                Padding::Causal => (span - 1, 0),
+            }
+        })
+        .collect()
+}
+
 /// The shape of one convolution with the spatial dims padded to three (leading 1s).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Geom {
@@ -183,8 +228,8 @@ pub(super) fn line_spans(g: &Geom, r: usize, line_end: usize, spans: &mut Vec<Sp
     for_each_tap_span(g, r, line_end, |tap, ows, offset, step| spans.push((tap as u32, ows, offset, step)));
 }
 
-/// dst ← src for a few channels: fixed 16-element blocks compile to vector moves (a
-/// `copy_from_slice` of a run-time length is a `memcpy` call per pixel and tap).
+/// dst ← src for a short run (a pixel's channels, a tap's line of one channel): fixed 16-element
+/// blocks compile to vector moves (a `copy_from_slice` of a run-time length is a `memcpy` call).
 #[inline(always)]
 fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
     let n = dst.len();
@@ -199,21 +244,22 @@ fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
 }
 
 /// `out[i] = col[i]·w` (+ bias, relu when `relu`) for the rows of a narrow im2col matrix (width
-/// ≤ 16, see `Geom::is_narrow`), where the gemm crate's blocking costs more than the product. The
+/// ≤ 16, see `Geom::is_narrow`) given tap-major (`colt[t * rows + i]`, see `im2col_t`), where
+/// the gemm crate's blocking costs more than the product. The
 /// accumulators of four rows stay in registers across the few taps (accumulating in the output
 /// rows instead stalls on store-to-load forwarding at every tap). Products and sums are separate
 /// roundings in every path (no FMA), so all paths give the same bits; the bias is added after the
 /// sum and relu keeps NaN, as the epilogue does.
-fn narrow_rows<T: Float>(col: &[T], width: usize, w: &[T], o: usize, out: &mut [T], bias: &[T], relu: bool) {
+fn narrow_rows<T: Float>(colt: &[T], width: usize, w: &[T], o: usize, out: &mut [T], bias: &[T], relu: bool) {
     let rows = out.len() / o.max(1);
-    assert!(col.len() >= rows * width && w.len() >= width * o && (bias.is_empty() || bias.len() >= o), "narrow conv: buffers too short");
+    assert!(colt.len() >= rows * width && w.len() >= width * o && (bias.is_empty() || bias.len() >= o), "narrow conv: buffers too short");
     #[cfg(target_arch = "x86_64")]
     if std::mem::size_of::<T>() == 4 && crate::runtime::simd::avx2() {
         let bias = if bias.is_empty() { None } else { Some(bias.as_ptr().cast::<f32>()) };
         // SAFETY: T is f32 (4 bytes, Float); the sizes were checked above; the CPU has AVX2+FMA
         // (and AVX-512 when `avx512()`).
         unsafe {
-            let (c, w, out) = (col.as_ptr().cast::<f32>(), w.as_ptr().cast::<f32>(), out.as_mut_ptr().cast::<f32>());
+            let (c, w, out) = (colt.as_ptr().cast::<f32>(), w.as_ptr().cast::<f32>(), out.as_mut_ptr().cast::<f32>());
             if crate::runtime::simd::avx512() {
                 narrow_avx512(c, rows, width, w, o, out, bias, relu);
             } else {
@@ -222,11 +268,11 @@ fn narrow_rows<T: Float>(col: &[T], width: usize, w: &[T], o: usize, out: &mut [
         }
         return;
     }
-    for (cr, row) in col.chunks_exact(width).zip(out.chunks_exact_mut(o)).take(rows) {
+    for (i, row) in out.chunks_exact_mut(o).enumerate() {
         for (j, y) in row.iter_mut().enumerate() {
             let mut acc = T::zero();
-            for (t, &a) in cr.iter().enumerate() {
-                acc += a * w[t * o + j];
+            for t in 0..width {
+                acc += colt[t * rows + i] * w[t * o + j];
             }
             if relu {
                 if !bias.is_empty() {
@@ -241,51 +287,75 @@ fn narrow_rows<T: Float>(col: &[T], width: usize, w: &[T], o: usize, out: &mut [
     }
 }
 
-/// The vector paths of `narrow_rows`, written once over a lane type.
+/// The vector paths of `narrow_rows`, written once over a lane type: tiles of `R` rows × `J`
+/// vectors of outputs, so each tap's weights are loaded once per tile and `R·J` independent sums
+/// hide the add latency (a tile of 4 rows × 1 vector was bound by its 4 dependent chains).
 #[cfg(target_arch = "x86_64")]
 macro_rules! narrow_kernel {
-    ($name:ident, $feature:literal, $lanes:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $mul:path, $add:path, $max:path, $mask_load:expr, $mask_store:expr) => {
+    ($name:ident, $feature:literal, $lanes:expr, $rows:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $mul:path, $add:path, $max:path, $mask_load:expr, $mask_store:expr) => {
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn $name(col: *const f32, rows: usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool) {
-            const R: usize = 4;
-            let finish = |acc: $vec, j: usize, lanes: usize| -> $vec {
-                if !relu {
-                    return acc;
-                }
-                let mut v = acc;
-                if let Some(b) = bias {
-                    v = $add(v, if lanes == $lanes { $load(b.add(j)) } else { $mask_load(b.add(j), lanes) });
-                }
-                // max(0, v) returns v when v is NaN, like the epilogue's `if v < 0 { v = 0 }`.
-                $max($zero, v)
-            };
-            let mut i = 0;
-            while i < rows {
-                let nr = R.min(rows - i);
-                let mut j = 0;
-                while j < o {
-                    let lanes = $lanes.min(o - j);
-                    let mut acc = [$zero; R];
-                    for t in 0..width {
-                        let wv = if lanes == $lanes { $load(w.add(t * o + j)) } else { $mask_load(w.add(t * o + j), lanes) };
-                        for r in 0..nr {
-                            let a = $set1(*col.add((i + r) * width + t));
-                            acc[r] = $add(acc[r], $mul(a, wv));
+            /// Rows `i..i + R`, output vectors starting at column `j` (the last may be partial).
+            #[inline(always)]
+            unsafe fn tile<const R: usize, const J: usize>(col: *const f32, rows: usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool, i: usize, j: usize) {
+                let lanes: [usize; J] = std::array::from_fn(|v| (o - j - v * $lanes).min($lanes));
+                let load = |p: *const f32, lanes: usize| if lanes == $lanes { $load(p) } else { $mask_load(p, lanes) };
+                let mut acc = [[$zero; J]; R];
+                for t in 0..width {
+                    let wv: [$vec; J] = std::array::from_fn(|v| load(w.add(t * o + j + v * $lanes), lanes[v]));
+                    for r in 0..R {
+                        let a = $set1(*col.add(t * rows + i + r));
+                        for v in 0..J {
+                            acc[r][v] = $add(acc[r][v], $mul(a, wv[v]));
                         }
                     }
-                    for r in 0..nr {
-                        let v = finish(acc[r], j, lanes);
-                        let dst = out.add((i + r) * o + j);
-                        if lanes == $lanes {
-                            $store(dst, v);
+                }
+                for v in 0..J {
+                    let col_j = j + v * $lanes;
+                    // Bias then max(0, v), which returns v when v is NaN, like the epilogue's
+                    // `if v < 0 { v = 0 }`; other activations are left to the epilogue.
+                    let b = match bias {
+                        Some(b) if relu => Some(load(b.add(col_j), lanes[v])),
+                        _ => None,
+                    };
+                    for r in 0..R {
+                        let mut y = acc[r][v];
+                        if relu {
+                            if let Some(b) = b {
+                                y = $add(y, b);
+                            }
+                            y = $max($zero, y);
+                        }
+                        let dst = out.add((i + r) * o + col_j);
+                        if lanes[v] == $lanes {
+                            $store(dst, y);
                         } else {
-                            $mask_store(dst, v, lanes);
+                            $mask_store(dst, y, lanes[v]);
                         }
                     }
-                    j += $lanes;
                 }
-                i += nr;
+            }
+            let mut j = 0;
+            while j < o {
+                let two = o - j > $lanes;
+                let mut i = 0;
+                while i + $rows <= rows {
+                    if two {
+                        tile::<{ $rows }, 2>(col, rows, width, w, o, out, bias, relu, i, j);
+                    } else {
+                        tile::<{ $rows }, 1>(col, rows, width, w, o, out, bias, relu, i, j);
+                    }
+                    i += $rows;
+                }
+                for i in i..rows {
+                    if two {
+                        tile::<1, 2>(col, rows, width, w, o, out, bias, relu, i, j);
+                    } else {
+                        tile::<1, 1>(col, rows, width, w, o, out, bias, relu, i, j);
+                    }
+                }
+                j += if two { 2 * $lanes } else { $lanes };
             }
         }
     };
@@ -301,6 +371,7 @@ narrow_kernel!(
     narrow_avx512,
     "avx512f,avx2,fma",
     16,
+    8,
     __m512,
     _mm512_setzero_ps(),
     _mm512_set1_ps,
@@ -318,6 +389,7 @@ narrow_kernel!(
     narrow_avx2,
     "avx2,fma",
     8,
+    4,
     __m256,
     _mm256_setzero_ps(),
     _mm256_set1_ps,
@@ -414,6 +486,59 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// `im2col` transposed ("tap-major"): element `j` of row `rows.start + i` goes to
+    /// `colt[j * m + i]` (m = `rows.len()`), so each (tap, channel) is one contiguous run of
+    /// rows. With one channel per group and unit stride, a tap's span over an output line is a
+    /// plain copy (the row-major gather would be one strided scalar store per element). Used by
+    /// the narrow kernel (which broadcasts one value per row and tap) and, for one channel per
+    /// group, as the gemm operands' transposed view.
+    fn im2col_t[T: Float](x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, colt: &mut [T]) {
+        let (cg, width, n2) = (g.cg(), g.width(), g.out[2].max(1));
+        let (r0, m) = (rows.start, rows.len());
+        if !g.windows_inside() {
+            colt[..m * width].fill(T::zero());
+        }
+        let mut spans = Vec::with_capacity(g.k.iter().product());
+        let mut s0 = rows.start;
+        while s0 < rows.end {
+            let s1 = ((s0 / n2 + 1) * n2).min(rows.end);
+            line_spans(g, s0, s1, &mut spans);
+            // Row of output position 0 of this line, relative to `r0` (positions before `r0`
+            // on the first line are outside every span).
+            let line = (s0 - s0 % n2) as isize - r0 as isize;
+            for (tap, ows, offset, step) in spans.iter().cloned() {
+                let (lo, hi) = ((line + ows.start as isize) as usize, (line + ows.end as isize) as usize);
+                for ch in 0..cg {
+                    let run = &mut colt[(tap as usize * cg + ch) * m..][lo..hi];
+                    let first = (offset + (ows.start * step) as isize) as usize + grp * cg + ch;
+                    if step == 1 {
+                        copy_channels(run, &x[first..first + run.len()]);
+                    } else {
+                        for (i, v) in run.iter_mut().enumerate() {
+                            *v = x[first + i * step];
+                        }
+                    }
+                }
+            }
+            s0 = s1;
+        }
+    }
+}
+
+/// The (m × width) im2col matrix of rows `rows` (group `grp`) in `scratch`: row-major, or for one
+/// channel per group (first layers, depthwise) tap-major, whose gather is contiguous copies.
+fn gather<'a, T: Float>(x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, scratch: &'a mut [T]) -> Mat<'a, T> {
+    let m = rows.len();
+    if g.cg() == 1 {
+        im2col_t(x, g, rows, grp, scratch);
+        Mat { data: scratch, offset: 0, rs: 1, cs: m }
+    } else {
+        im2col(x, g, rows, grp, scratch);
+        Mat::row_major(scratch, 0, g.width())
+    }
+}
+
 /// The inverse scatter: add each row of `col` back onto the input positions it was gathered
 /// from. `dx` is the gradient of the batch element all of `rows` belong to (`first` = its offset).
 fn col2im_add<T: Float>(col: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, dx: &mut [T], first: usize) {
@@ -487,9 +612,9 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
         if g.is_narrow() {
             // Bias + relu are applied inside the kernel; other activations by the epilogue.
             let relu = act == Activation::Relu;
-            with_scratch(m * width, |col: &mut [T]| {
-                im2col(x, g, r0..r0 + m, 0, col);
-                narrow_rows(col, width, w, o, chunk, bias, relu);
+            with_scratch(m * width, |colt: &mut [T]| {
+                im2col_t(x, g, r0..r0 + m, 0, colt);
+                narrow_rows(colt, width, w, o, chunk, bias, relu);
             });
             if fused && !relu {
                 chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
@@ -498,8 +623,7 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
         }
         with_scratch(m * width, |col: &mut [T]| {
             for grp in 0..g.groups {
-                im2col(x, g, r0..r0 + m, grp, col);
-                gemm(m, og, width, Mat::row_major(col, 0, width), group_kernel(w, g, grp), chunk, grp * og, o, false, false);
+                gemm(m, og, width, gather(x, g, r0..r0 + m, grp, col), group_kernel(w, g, grp), chunk, grp * og, o, false, false);
             }
         });
         if fused {
@@ -569,9 +693,9 @@ impl ConvBackward {
                         while r0 < range.end {
                             let m = tile.min(range.end - r0);
                             for grp in 0..g.groups {
-                                im2col(&x, g, r0..r0 + m, grp, col);
+                                let col = gather(&x, g, r0..r0 + m, grp, col);
                                 let dz_tile = Mat { data: &dz[..], offset: r0 * o + grp * og, rs: o, cs: 1 };
-                                gemm(width, og, m, Mat::row_major(col, 0, width).t(), dz_tile, &mut part, grp * og, o, true, false);
+                                gemm(width, og, m, col.t(), dz_tile, &mut part, grp * og, o, true, false);
                             }
                             r0 += m;
                         }
@@ -688,14 +812,14 @@ mod tests {
     #[test]
     fn narrow_f32_conv_paths_agree_and_match_the_definition() {
         // One input channel and 20 filters: the vector kernels' full and masked lane blocks,
-        // 4-row blocks with a remainder (7×7 = 49 output rows), zero padding, bias, activations.
-        let x64 = rand64(&[1, 7, 7, 1], 21);
+        // row tiles with a remainder, bias, activations.
+        // Padded (zeros in the tap-major gather), unpadded (contiguous line copies) and strided.
+        let x64 = rand64(&[2, 9, 9, 1], 21);
         let w64 = rand64(&[3, 3, 1, 20], 22);
         let b64 = rand64(&[20], 23);
-        let s = spec(2, 1, 1, (1, 1), 1);
         let f32s = |t: &Tensor| crate::ops::cast(t, crate::tensor::DType::F32).unwrap();
         let (x, w, b) = (f32s(&x64), f32s(&w64), f32s(&b64));
-        for act in [Activation::Relu, Activation::Linear, Activation::Tanh] {
+        for (s, act) in [(1, (1, 1)), (1, (0, 0)), (2, (0, 1))].into_iter().flat_map(|(stride, pad)| [Activation::Relu, Activation::Linear, Activation::Tanh].map(|a| (spec(2, stride, 1, pad, 1), a))) {
             let run = || conv(&x, &w, Some(&b), &s, act).unwrap().to_vec::<f32>().unwrap();
             let fast = run();
             crate::runtime::simd::set_avx2_cap(true);
@@ -710,6 +834,15 @@ mod tests {
                 assert!((*a as f64 - b).abs() < 1e-5, "{act:?}: {a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn explicit_padding_follows_keras() {
+        // "same": ceil(size / stride) outputs, the odd padded pixel after.
+        assert_eq!(explicit_padding(&[28, 7], &[3, 2], &[1, 2], &[1, 1], Padding::Same), vec![(1, 1), (0, 1)]);
+        assert_eq!(explicit_padding(&[5], &[1], &[2], &[1], Padding::Same), vec![(0, 0)]);
+        assert_eq!(explicit_padding(&[10], &[3], &[1], &[2], Padding::Causal), vec![(4, 0)]);
+        assert_eq!(explicit_padding(&[10, 4], &[3, 3], &[1, 1], &[1, 1], Padding::Valid), vec![(0, 0), (0, 0)]);
     }
 
     #[test]
