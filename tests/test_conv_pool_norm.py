@@ -496,3 +496,30 @@ def test_spatial_dropouts_drop_whole_feature_maps(cls, shape, data_format):
     assert np.all(maps.min(1) == maps.max(1)), "a feature map was partly dropped"
     assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)} and 0.1 < (maps[:, 0] == 0).mean() < 0.4
     np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 7), st.integers(1, 4), st.integers(1, 3), st.sampled_from(["valid", "same", "causal"]))
+def test_explicit_padding_is_keras_rule(size, k, stride, dilation, padding):
+    """The one padding rule (Rust core; layers and inference chains use it): TensorFlow's "same"
+    gives ceil(size / stride) outputs with the odd pixel after, "causal" pads only before."""
+    from rkeras._core import explicit_padding
+
+    [(before, after)] = explicit_padding([size], [k], [stride], [dilation], padding)
+    span = (k - 1) * dilation + 1
+    if padding == "valid":
+        assert (before, after) == (0, 0)
+    elif padding == "causal":
+        assert (before, after) == (span - 1, 0)
+    else:
+        out = -(-size // stride)
+        total = max((out - 1) * stride + span - size, 0)
+        assert (before, after) == (total // 2, total - total // 2)
+        assert (size + before + after - span) // stride + 1 == out
+
+
+def test_explicit_padding_rejects_unknown_names():
+    from rkeras._core import explicit_padding
+
+    with pytest.raises(ValueError, match="'valid', 'same'"):
+        explicit_padding([4], [2], [1], [1], "full")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import rkeras as keras
+from rkeras._core import NativeChain
 from rkeras.layers.layer import Layer
 from rkeras.models.inference_plan import inference_plan
 
@@ -107,3 +108,81 @@ def test_models_rebuilt_from_json_keep_the_lean_path():
     rebuilt.set_weights(model.get_weights())
     x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
     np.testing.assert_array_equal(np.asarray(rebuilt(x)), np.asarray(model(x)))
+
+
+def _segments(model):
+    """The plan's chain as (kind, length) pairs: ("native", layers in one NativeChain) or ("python", 1)."""
+    out = []
+    for fn in inference_plan(model).chain:
+        owner = getattr(fn, "__self__", None)
+        out.append(("native", len(owner)) if isinstance(owner, NativeChain) else ("python", 1))
+    return out
+
+
+def test_consecutive_native_layers_run_as_one_rust_call():
+    keras.utils.set_random_seed(4)
+    cnn = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2), L.Conv2D(16, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(32, activation="relu"), L.Dense(10, activation="softmax")])
+    assert _segments(cnn) == [("native", 7)]
+    # A layer without a native step splits the chain; gelu is not a fused activation.
+    mixed, _ = _models()["cnn"]
+    assert _segments(mixed) == [("native", 1), ("python", 1), ("native", 3)]
+    mlp, _ = _models()["mlp"]
+    assert _segments(mlp) == [("native", 1), ("python", 1), ("python", 1), ("native", 1)]
+    for model, shape in ((cnn, (1, 28, 28, 1)), (cnn, (5, 28, 28, 1)), (mixed, (3, 10, 10, 2)), (mlp, (4, 12))):
+        x = np.random.default_rng(1).normal(size=shape).astype("float32")
+        _same(model.predict_on_batch(x), _generic(model, x))
+
+
+@pytest.mark.parametrize(
+    "layers, shape",
+    [
+        ([L.Conv2D(6, 3, strides=2, padding="same", activation="relu"), L.AveragePooling2D(3, strides=2, padding="same"), L.Conv2D(4, (2, 3), dilation_rate=2, activation="tanh")], (2, 17, 20, 3)),
+        ([L.Conv2D(8, 3, groups=2, padding="same", activation="sigmoid"), L.MaxPooling2D((2, 3), strides=(1, 2), padding="same"), L.Flatten(), L.Dense(3, activation="softmax")], (3, 9, 11, 4)),
+        ([L.Conv1D(5, 3, padding="causal", dilation_rate=2, activation="relu"), L.MaxPooling1D(2), L.Conv1D(3, 2, use_bias=False, activation="linear"), L.AveragePooling1D(2, padding="same")], (2, 17, 3)),
+        ([L.Conv3D(3, 2, padding="same", activation="relu"), L.MaxPooling3D(2), L.Flatten(), L.Dense(2, use_bias=False)], (2, 5, 6, 4, 2)),
+    ],
+)
+def test_native_chains_match_the_layer_by_layer_path(layers, shape):
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input(shape[1:])] + layers)
+    assert _segments(model) == [("native", len(layers))]
+    x = np.random.default_rng(2).normal(size=shape).astype("float32")
+    _same(model.predict_on_batch(x), _generic(model, x))
+    # f64 models take the same chain in f64.
+    model64 = keras.Sequential([keras.Input(shape[1:], dtype="float64")] + [type(l).from_config({**l.get_config(), "dtype": "float64"}) for l in layers])
+    model64.set_weights([w.astype("float64") for w in model.get_weights()])
+    x64 = x.astype("float64")
+    out64 = model64.predict_on_batch(x64)
+    assert out64.dtype == np.float64
+    _same(out64, _generic(model64, x64))
+
+
+def test_native_chain_records_on_a_gradient_tape():
+    import rkeras
+
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(3, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(4, activation="softmax")])
+    x = np.random.default_rng(3).normal(size=(2, 8, 8, 1)).astype("float32")
+    grads = []
+    for run in (lambda: model(x), lambda: _generic(model, x)):
+        with rkeras.GradientTape() as tape:
+            loss = rkeras.ops.sum(run() * np.arange(4, dtype="float32"))
+        grads.append(tape.gradient(loss, model.trainable_variables))
+    for native, generic in zip(*grads):
+        assert native is not None
+        np.testing.assert_array_equal(np.asarray(native), np.asarray(generic))
+
+
+def test_native_chain_reads_assigned_weights_and_reports_bad_input():
+    model = keras.Sequential([keras.Input((4, 4, 1)), L.Conv2D(1, 2, activation="relu", kernel_initializer="zeros"), L.Flatten()])
+    x = np.ones((1, 4, 4, 1), "float32")
+    np.testing.assert_array_equal(model.predict_on_batch(x), np.zeros((1, 9)))
+    model.layers[0].kernel.assign(np.full((2, 2, 1, 1), 0.5, "float32"))
+    np.testing.assert_array_equal(model.predict_on_batch(x), np.full((1, 9), 2.0))
+    chain = inference_plan(model).chain[0].__self__
+    with pytest.raises(ValueError, match="conv"):
+        chain.run(np.ones((4, 4), "float32"))
+    with pytest.raises(TypeError, match="unknown step kind"):
+        NativeChain([("softmax",)])
+    with pytest.raises(ValueError, match="padding"):
+        NativeChain([("pool", [2], [2], "full", "max")])

@@ -6,6 +6,7 @@ use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 mod convert;
+mod inference;
 mod ops_binary;
 mod ops_core;
 mod ops_nn;
@@ -38,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::register(m)?;
     ops_core::register(m)?;
     ops_nn::register(m)?;
+    inference::register(m)?;
     ops_unary::register(m)?;
     ops_binary::register(m)?;
     ops_reduce::register(m)?;

@@ -161,15 +161,12 @@ class _Conv(_ConvBase):
             outputs = _nn.conv(inputs, self.kernel, self.strides, self.padding, self.data_format, self.dilation_rate, bias=self.bias, activation=act, groups=self.groups)
         return outputs if self._fused_activation else self.activation(outputs)
 
-    def _inference_step(self):
-        """For the lean inference path (models/inference_plan.py, which guarantees the input's
-        dtype and rank): the fused kernel called directly."""
+    def _native_step(self):
+        """This layer's step of an inference plan run in Rust (models/inference_plan.py, which
+        guarantees the input's dtype and rank): the fused kernel, or None to call the layer."""
         if self.data_format != "channels_last" or self._fused_activation is None:
             return None
-        conv, explicit_padding = _nn._conv, _nn._explicit_padding
-        strides, dilation, groups, act, padding = self.strides, self.dilation_rate, self.groups, self._fused_activation, self.padding
-        window = tuple(self.kernel.shape[:-2])
-        return lambda x: conv(x, self.kernel, self.bias, strides, explicit_padding(tuple(x.shape[1:-1]), window, strides, dilation, padding), dilation, groups, act)
+        return ("conv", self.kernel, self.bias, list(self.strides), list(self.dilation_rate), self.groups, self.padding, self._fused_activation)
 
     def compute_output_shape(self, input_shape):
         return self._with_spatial(input_shape, self._output_spatial(input_shape), self.filters)

@@ -55,13 +55,12 @@ class Dense(Layer):
             return _fused.dense(inputs, self.kernel, self.bias, self._fused_activation)
         return self.activation(_fused.dense(inputs, self.kernel, self.bias, "linear"))
 
-    def _inference_step(self):
-        """For the lean inference path (models/inference_plan.py, which guarantees the input's
-        dtype): the fused kernel called directly."""
+    def _native_step(self):
+        """This layer's step of an inference plan run in Rust (models/inference_plan.py, which
+        guarantees the input's dtype): the fused kernel, or None to call the layer."""
         if self._fused_activation is None:
             return None
-        act, dense = self._fused_activation, _fused._dense
-        return lambda x: dense(x, self.kernel, self.bias, act)
+        return ("dense", self.kernel, self.bias, self._fused_activation)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -59,14 +59,11 @@ class _Pooling(Layer):
         pool = _nn.max_pool if self.mode == "max" else _nn.average_pool
         return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
 
-    def _inference_step(self):
-        """For the lean inference path (models/inference_plan.py): the kernel called directly."""
+    def _native_step(self):
+        """This layer's step of an inference plan run in Rust (models/inference_plan.py)."""
         if self.data_format != "channels_last":
             return None
-        pool, explicit_padding = _nn._pool, _nn._explicit_padding
-        size, strides, padding, mode = self.pool_size, self.strides, self.padding, self.mode
-        ones = (1,) * len(size)
-        return lambda x: pool(x, size, strides, explicit_padding(tuple(x.shape[1:-1]), size, strides, ones, padding), mode)
+        return ("pool", list(self.pool_size), list(self.strides), self.padding, self.mode)
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape)

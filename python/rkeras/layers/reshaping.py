@@ -24,12 +24,11 @@ class Flatten(Layer):
             inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
         return ops.reshape(inputs, (inputs.shape[0], -1) if inputs.ndim > 1 else (inputs.shape[0], 1))
 
-    def _inference_step(self):
-        """For the lean inference path (models/inference_plan.py): one reshape."""
+    def _native_step(self):
+        """This layer's step of an inference plan run in Rust (models/inference_plan.py)."""
         if self.data_format == "channels_first":
             return None
-        reshape = ops.reshape
-        return lambda x: reshape(x, (x.shape[0], -1))
+        return ("flatten",)
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]

@@ -9,6 +9,7 @@ import functools
 from rkeras import backend
 from rkeras._core import batch_norm as _batch_norm
 from rkeras._core import conv as _conv
+from rkeras._core import explicit_padding as _core_explicit_padding
 from rkeras._core import pool as _pool
 from rkeras._core import reshape, transpose
 from rkeras.ops._reduce import mean, var
@@ -58,21 +59,9 @@ def explicit_padding(spatial, kernel, strides, dilation, padding):
 
 @functools.lru_cache(maxsize=1024)
 def _explicit_padding(spatial, kernel, strides, dilation, padding):
-    # Cached: layers call this for every batch with the same few shapes.
-    pads = []
-    for size, k, s, d in zip(spatial, kernel, strides, dilation):
-        span = (k - 1) * d + 1
-        if padding == "valid":
-            pads.append((0, 0))
-        elif padding == "same":
-            out = -(-size // s)
-            total = max((out - 1) * s + span - size, 0)
-            pads.append((total // 2, total - total // 2))
-        elif padding == "causal":
-            pads.append((span - 1, 0))
-        else:
-            raise ValueError(f"The `padding` argument must be one of 'valid', 'same' (or 'causal' for 1-D convolutions). Received: padding={padding!r}")
-    return tuple(pads)
+    # Cached: layers call this for every batch with the same few shapes. The rule itself is the
+    # Rust core's (inference chains compute it there).
+    return tuple(_core_explicit_padding(list(spatial), list(kernel), list(strides), list(dilation), padding))
 
 
 def output_length(size, k, stride, dilation, padding):
