@@ -539,20 +539,30 @@ fn gather<'a, T: Float>(x: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: us
     }
 }
 
-/// The inverse scatter: add each row of `col` back onto the input positions it was gathered
-/// from. `dx` is the gradient of the batch element all of `rows` belong to (`first` = its offset).
-fn col2im_add<T: Float>(col: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, dx: &mut [T], first: usize) {
-    let (cg, width) = (g.cg(), g.width());
-    for (i, r) in rows.enumerate() {
-        let src = &col[i * width..(i + 1) * width];
-        for_each_tap(g, r, |tap, at| {
-            if let Some(at) = at {
-                let at = at - first + grp * cg;
-                for (d, &s) in dx[at..at + cg].iter_mut().zip(&src[tap * cg..(tap + 1) * cg]) {
-                    *d += s;
+multiversion! {
+    /// The inverse scatter: add each row of `col` back onto the input positions it was gathered
+    /// from. `dx` is the gradient of the batch element all of `rows` belong to (`first` = its
+    /// offset). An output line at a time, as `im2col`: the taps' spans are listed once per line.
+    fn col2im_add[T: Float](col: &[T], g: &Geom, rows: std::ops::Range<usize>, grp: usize, dx: &mut [T], first: usize) {
+        let (cg, width, n2) = (g.cg(), g.width(), g.out[2].max(1));
+        let r0 = rows.start;
+        let mut spans = Vec::with_capacity(g.k.iter().product());
+        let mut s0 = rows.start;
+        while s0 < rows.end {
+            let s1 = ((s0 / n2 + 1) * n2).min(rows.end);
+            line_spans(g, s0, s1, &mut spans);
+            let line_start = s0 - s0 % n2;
+            for (tap, ows, offset, step) in spans.iter().cloned() {
+                for ow in ows {
+                    let at = (offset + (ow * step) as isize) as usize - first + grp * cg;
+                    let src = (line_start + ow - r0) * width + tap as usize * cg;
+                    for (d, &v) in dx[at..at + cg].iter_mut().zip(&col[src..src + cg]) {
+                        *d += v;
+                    }
                 }
             }
-        });
+            s0 = s1;
+        }
     }
 }
 
@@ -653,14 +663,18 @@ impl ConvBackward {
         let tile = g.tile_rows();
 
         let dx = grad_if(needs[0], || {
-            let mut dx = vec![T::zero(); x.len()];
+            // Written in full: by the gemm, or zeroed by each sample's task before its scatter.
+            let mut dx = uninit_vec::<T>(x.len());
             // The kernel as a row-major (filters × width) matrix: group g's rows are g·og.. .
             let wt = transposed(&w, width, o);
             if g.is_pointwise() {
                 gemm(rows, g.c, o, Mat::row_major(&dz, 0, o), Mat::row_major(&wt, 0, g.c), &mut dx, 0, g.c, false, true);
-            } else if rows > 0 && o > 0 {
+            } else if rows == 0 || o == 0 {
+                dx.fill(T::zero());
+            } else {
                 let (positions, sample) = (g.positions(), g.sample_len());
                 par_chunks_mut(&mut dx, sample.max(1), |first, dxs| {
+                    dxs.fill(T::zero());
                     let n = first / sample.max(1);
                     with_scratch(tile * width, |dcol: &mut [T]| {
                         let mut r0 = n * positions;

@@ -161,11 +161,18 @@ pub(super) fn pre_activation_grad<T: Float>(g: &[T], output: &Tensor, n: usize, 
         return Ok(g.to_vec());
     }
     let y = output.data::<T>()?;
-    let mut dz = vec![T::zero(); g.len()];
+    // Every element is written below (each chunk by its task).
+    let mut dz = uninit_vec::<T>(g.len());
     par_chunks_mut(&mut dz, rows_per_chunk(n) * n, |start, chunk| {
-        for (i, row) in chunk.chunks_mut(n).enumerate() {
-            let r = start / n + i;
-            activation_grad(&y[r * n..(r + 1) * n], &g[r * n..(r + 1) * n], row, act);
+        let (y, g) = (&y[start..start + chunk.len()], &g[start..start + chunk.len()]);
+        if act == Activation::Softmax {
+            for ((d, yr), gr) in chunk.chunks_mut(n).zip(y.chunks(n)).zip(g.chunks(n)) {
+                activation_grad(yr, gr, d, act);
+            }
+        } else {
+            // Elementwise: one call over the chunk (a call per row was a dispatch per 32 values
+            // for a convolution's channels).
+            activation_grad(y, g, chunk, act);
         }
     });
     Ok(dz)

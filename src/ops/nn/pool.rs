@@ -223,9 +223,13 @@ impl PoolBackward {
         let grad = if grad.dtype() == T::DTYPE { grad.clone() } else { crate::ops::cast(grad, T::DTYPE)? };
         let gd = grad.data::<T>()?;
         let sample = g.sample_len();
-        let mut dx = vec![T::zero(); self.input_shape.iter().product()];
+        // Zeroed by each sample's task right before its scatter (in parallel, and cache-warm).
+        let mut dx = crate::tensor::uninit_vec::<T>(self.input_shape.iter().product());
         if sample > 0 {
-            par_chunks_mut(&mut dx, sample, |first, dxs| sample_grad(g, self.mode, &gd, &self.argmax, first, dxs));
+            par_chunks_mut(&mut dx, sample, |first, dxs| {
+                dxs.fill(T::zero());
+                sample_grad(g, self.mode, &gd, &self.argmax, first, dxs)
+            });
         }
         Tensor::from_vec(dx, &self.input_shape)
     }
