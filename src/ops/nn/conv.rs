@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::dense::{column_sums, epilogue, pre_activation_grad, rows_per_chunk, Activation};
+use super::dense::{add_rows, column_sums, epilogue, pre_activation_grad, rows_activation_grad, rows_per_chunk, Activation};
 use crate::autograd::{record, Backward};
 use crate::error::Result;
 use crate::kernels::gemm::{gemm, Mat};
@@ -655,34 +655,51 @@ struct ConvBackward {
 impl ConvBackward {
     fn grads<T: Float>(&self, g_out: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
         let g = &self.geom;
-        let (rows, o, width, og) = (g.rows(), g.o, g.width(), g.og());
         let g_out = if g_out.dtype() == T::DTYPE { g_out.clone() } else { crate::ops::cast(g_out, T::DTYPE)? };
-        let dz = pre_activation_grad(&g_out.data::<T>()?, &self.output, o, self.activation)?;
+        let gd = g_out.data::<T>()?;
         let x = self.x.data::<T>()?;
         let w = self.kernel.data::<T>()?;
-        let tile = g.tile_rows();
+        if g.is_pointwise() {
+            return self.pointwise_grads(&gd, &x, &w, needs);
+        }
+        let (rows, o, width, og) = (g.rows(), g.o, g.width(), g.og());
+        let y = self.output.data::<T>()?;
+        let (tile, act) = (g.tile_rows(), self.activation);
+        // dz (the gradient before the activation) is never stored whole: each tile computes its
+        // rows into scratch right before using them, so the output-sized tensors are read once
+        // per use instead of written, then read back from memory, for dz.
+        let dz_rows = |r0: usize, m: usize, buf: &mut [T]| {
+            let range = r0 * o..(r0 + m) * o;
+            rows_activation_grad(&y[range.clone()], &gd[range], &mut buf[..m * o], o, act);
+        };
+        let linear = act == Activation::Linear;
 
         let dx = grad_if(needs[0], || {
-            // Written in full: by the gemm, or zeroed by each sample's task before its scatter.
+            // Written in full: zeroed by each sample's task before its scatter.
             let mut dx = uninit_vec::<T>(x.len());
             // The kernel as a row-major (filters × width) matrix: group g's rows are g·og.. .
             let wt = transposed(&w, width, o);
-            if g.is_pointwise() {
-                gemm(rows, g.c, o, Mat::row_major(&dz, 0, o), Mat::row_major(&wt, 0, g.c), &mut dx, 0, g.c, false, true);
-            } else if rows == 0 || o == 0 {
+            if rows == 0 || o == 0 {
                 dx.fill(T::zero());
             } else {
                 let (positions, sample) = (g.positions(), g.sample_len());
                 par_chunks_mut(&mut dx, sample.max(1), |first, dxs| {
                     dxs.fill(T::zero());
                     let n = first / sample.max(1);
-                    with_scratch(tile * width, |dcol: &mut [T]| {
+                    with_scratch(tile * (width + o), |scratch: &mut [T]| {
+                        let (dcol, dz) = scratch.split_at_mut(tile * width);
                         let mut r0 = n * positions;
                         while r0 < (n + 1) * positions {
                             let m = tile.min((n + 1) * positions - r0);
+                            let dz_tile = if linear {
+                                Mat { data: &gd[..], offset: r0 * o, rs: o, cs: 1 }
+                            } else {
+                                dz_rows(r0, m, dz);
+                                Mat::row_major(&dz[..], 0, o)
+                            };
                             for grp in 0..g.groups {
-                                let dz_tile = Mat { data: &dz[..], offset: r0 * o + grp * og, rs: o, cs: 1 };
-                                gemm(m, width, og, dz_tile, Mat::row_major(&wt, grp * og * width, width), dcol, 0, width, false, false);
+                                let dz_grp = Mat { offset: dz_tile.offset + grp * og, ..dz_tile };
+                                gemm(m, width, og, dz_grp, Mat::row_major(&wt, grp * og * width, width), dcol, 0, width, false, false);
                                 col2im_add(dcol, g, r0..r0 + m, grp, dxs, first);
                             }
                             r0 += m;
@@ -693,38 +710,76 @@ impl ConvBackward {
             Tensor::from_vec(dx, self.x.shape())
         })?;
 
-        let dw = grad_if(needs[1], || {
-            let mut dw = vec![T::zero(); width * o];
-            if g.is_pointwise() {
-                gemm(g.c, o, rows, Mat::row_major(&x, 0, g.c).t(), Mat::row_major(&dz, 0, o), &mut dw, 0, o, false, true);
-            } else if rows > 0 {
-                // At most ~16 fixed blocks of whole tiles; each sums its tiles into its own partial.
-                let block = rows.div_ceil(16).div_ceil(tile).max(1) * tile;
-                let partials = par_ranges(rows, block, |range| {
-                    let mut part = vec![T::zero(); width * o];
-                    with_scratch(tile * width, |col: &mut [T]| {
-                        let mut r0 = range.start;
-                        while r0 < range.end {
-                            let m = tile.min(range.end - r0);
+        // The kernel and bias gradients together: at most ~16 fixed blocks of whole tiles, each
+        // summing its tiles into its own partials, added in block order (the same for any
+        // thread count).
+        let need_w = needs[1];
+        let need_b = self.has_bias && needs[2];
+        let (mut dw, mut db) = (vec![T::zero(); if need_w { width * o } else { 0 }], vec![T::zero(); if need_b { o } else { 0 }]);
+        if (need_w || need_b) && rows > 0 && o > 0 {
+            let block = rows.div_ceil(16).div_ceil(tile).max(1) * tile;
+            let partials = par_ranges(rows, block, |range| {
+                let mut part_w = vec![T::zero(); dw.len()];
+                let mut part_b = vec![T::zero(); db.len()];
+                with_scratch(tile * (width + o), |scratch: &mut [T]| {
+                    let (col, dz) = scratch.split_at_mut(tile * width);
+                    let mut r0 = range.start;
+                    while r0 < range.end {
+                        let m = tile.min(range.end - r0);
+                        let dz_tile = if linear {
+                            Mat { data: &gd[..], offset: r0 * o, rs: o, cs: 1 }
+                        } else {
+                            dz_rows(r0, m, dz);
+                            Mat::row_major(&dz[..], 0, o)
+                        };
+                        if need_b {
+                            add_rows(&mut part_b, &dz_tile.data[dz_tile.offset..dz_tile.offset + m * o]);
+                        }
+                        if need_w {
                             for grp in 0..g.groups {
                                 let col = gather(&x, g, r0..r0 + m, grp, col);
-                                let dz_tile = Mat { data: &dz[..], offset: r0 * o + grp * og, rs: o, cs: 1 };
-                                gemm(width, og, m, col.t(), dz_tile, &mut part, grp * og, o, true, false);
+                                let dz_grp = Mat { offset: dz_tile.offset + grp * og, ..dz_tile };
+                                gemm(width, og, m, col.t(), dz_grp, &mut part_w, grp * og, o, true, false);
                             }
-                            r0 += m;
                         }
-                    });
-                    part
-                });
-                for p in &partials {
-                    for (d, &v) in dw.iter_mut().zip(p) {
-                        *d += v;
+                        r0 += m;
                     }
+                });
+                (part_w, part_b)
+            });
+            for (pw, pb) in &partials {
+                if need_w {
+                    add_rows(&mut dw, pw);
+                }
+                if need_b {
+                    add_rows(&mut db, pb);
                 }
             }
+        }
+        let dw = if need_w { Some(Tensor::from_vec(dw, self.kernel.shape())?) } else { None };
+        let mut grads = vec![dx, dw];
+        if self.has_bias {
+            grads.push(if need_b { Some(Tensor::from_vec(db, &[o])?) } else { None });
+        }
+        Ok(grads)
+    }
+
+    /// 1×…×1 kernels: the input rows are the im2col matrix, so every gradient is one gemm.
+    fn pointwise_grads<T: Float>(&self, gd: &[T], x: &[T], w: &[T], needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let g = &self.geom;
+        let (rows, o) = (g.rows(), g.o);
+        let dz = pre_activation_grad(gd, &self.output, o, self.activation)?;
+        let dx = grad_if(needs[0], || {
+            let mut dx = uninit_vec::<T>(x.len());
+            let wt = transposed(w, g.c, o);
+            gemm(rows, g.c, o, Mat::row_major(&dz, 0, o), Mat::row_major(&wt, 0, g.c), &mut dx, 0, g.c, false, true);
+            Tensor::from_vec(dx, self.x.shape())
+        })?;
+        let dw = grad_if(needs[1], || {
+            let mut dw = uninit_vec::<T>(g.c * o);
+            gemm(g.c, o, rows, Mat::row_major(x, 0, g.c).t(), Mat::row_major(&dz, 0, o), &mut dw, 0, o, false, true);
             Tensor::from_vec(dw, self.kernel.shape())
         })?;
-
         let mut grads = vec![dx, dw];
         if self.has_bias {
             grads.push(grad_if(needs[2], || Tensor::from_vec(column_sums(&dz, rows, o), &[o]))?);
@@ -807,8 +862,27 @@ mod tests {
         check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(1, 2, 1, (1, 1), 1), Activation::Tanh), &[rand64(&[2, 7, 3], 3), rand64(&[3, 3, 2], 4), rand64(&[2], 5)]);
         check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 2, (1, 2), 2), Activation::Sigmoid), &[rand64(&[2, 5, 6, 4], 6), rand64(&[2, 2, 2, 4], 7), rand64(&[4], 8)]);
         check_grads(|t| conv(&t[0], &t[1], None, &spec(3, 1, 1, (0, 1), 1), Activation::Linear), &[rand64(&[1, 3, 3, 4, 2], 9), rand64(&[2, 2, 2, 2, 3], 10)]);
+        // Softmax over the filters and relu: dz computed per tile, rows of whole filters.
+        check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 1, (1, 0), 1), Activation::Softmax), &[rand64(&[2, 4, 5, 3], 14), rand64(&[2, 3, 3, 5], 15), rand64(&[5], 16)]);
+        check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 2, 1, (0, 1), 1), Activation::Relu), &[rand64(&[3, 6, 5, 2], 17), rand64(&[3, 2, 2, 4], 18), rand64(&[4], 19)]);
         // Pointwise: straight gemm.
         check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 1, (0, 0), 1), Activation::Linear), &[rand64(&[2, 3, 3, 4], 11), rand64(&[1, 1, 4, 3], 12), rand64(&[3], 13)]);
+    }
+
+    #[test]
+    fn partial_gradients_match_the_full_ones() {
+        // Each backward branch (dx, dkernel, dbias; fused per-tile dz) run alone or in pairs.
+        let inputs = [rand64(&[2, 5, 6, 3], 30), rand64(&[3, 2, 3, 4], 31), rand64(&[4], 32)];
+        for act in [Activation::Tanh, Activation::Linear] {
+            let f = |t: &[Tensor]| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 1, (1, 1), 1), act);
+            let all = analytic_grads(f, &inputs);
+            for wanted in [vec![0], vec![1], vec![2], vec![1, 2], vec![0, 2]] {
+                let some = analytic_grads_for(f, &inputs, &wanted);
+                for (g, &i) in some.iter().zip(&wanted) {
+                    assert_eq!(vals(g), vals(&all[i]), "{act:?}: gradient {i} asked with {wanted:?}");
+                }
+            }
+        }
     }
 
     #[test]

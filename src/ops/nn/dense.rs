@@ -155,6 +155,19 @@ multiversion! {
     }
 }
 
+/// dz = g·f'(y) for whole rows of `n` (`y`, `g`, `dz` of the same length).
+pub(super) fn rows_activation_grad<T: Float>(y: &[T], g: &[T], dz: &mut [T], n: usize, act: Activation) {
+    if act == Activation::Softmax {
+        for ((d, yr), gr) in dz.chunks_mut(n).zip(y.chunks(n)).zip(g.chunks(n)) {
+            activation_grad(yr, gr, d, act);
+        }
+    } else {
+        // Elementwise: one call over all rows (a call per row was a dispatch per 32 values for
+        // a convolution's channels).
+        activation_grad(y, g, dz, act);
+    }
+}
+
 /// dz = g·f'(y) over rows of `n` (the gradient before the activation), from the saved output.
 pub(super) fn pre_activation_grad<T: Float>(g: &[T], output: &Tensor, n: usize, act: Activation) -> Result<Vec<T>> {
     if act == Activation::Linear || n == 0 {
@@ -164,16 +177,8 @@ pub(super) fn pre_activation_grad<T: Float>(g: &[T], output: &Tensor, n: usize, 
     // Every element is written below (each chunk by its task).
     let mut dz = uninit_vec::<T>(g.len());
     par_chunks_mut(&mut dz, rows_per_chunk(n) * n, |start, chunk| {
-        let (y, g) = (&y[start..start + chunk.len()], &g[start..start + chunk.len()]);
-        if act == Activation::Softmax {
-            for ((d, yr), gr) in chunk.chunks_mut(n).zip(y.chunks(n)).zip(g.chunks(n)) {
-                activation_grad(yr, gr, d, act);
-            }
-        } else {
-            // Elementwise: one call over the chunk (a call per row was a dispatch per 32 values
-            // for a convolution's channels).
-            activation_grad(y, g, chunk, act);
-        }
+        let end = start + chunk.len();
+        rows_activation_grad(&y[start..end], &g[start..end], chunk, n, act);
     });
     Ok(dz)
 }
