@@ -88,17 +88,27 @@ fn spatial(x: &Tensor) -> &[usize] {
     }
 }
 
+fn kernel(weights: &Weights) -> crate::Result<&Tensor> {
+    weights.0.as_ref().ok_or_else(|| crate::Error::Value("NativeChain: a step's kernel was not read".into()))
+}
+
+/// A convolution step's arguments for input `x`: explicit padding from its shape.
+fn conv_spec(step: &Step, kernel: &Tensor, x: &Tensor) -> crate::Result<ConvSpec> {
+    let Step::Conv { strides, dilation, groups, padding, .. } = step else {
+        return Err(crate::Error::Value("NativeChain: not a convolution step".into()));
+    };
+    let window = &kernel.shape()[..kernel.ndim().saturating_sub(2)];
+    let padding = explicit_padding(spatial(x), window, strides, dilation, *padding);
+    Ok(ConvSpec { strides: strides.clone(), dilation: dilation.clone(), padding, groups: *groups })
+}
+
 fn run_step(step: &Step, weights: &Weights, x: Tensor) -> crate::Result<Tensor> {
     let bias = weights.1.as_ref();
-    let kernel = || weights.0.as_ref().ok_or_else(|| crate::Error::Value("NativeChain: a step's kernel was not read".into()));
     match step {
-        Step::Dense { activation, .. } => ops::dense(&x, kernel()?, bias, *activation),
-        Step::Conv { strides, dilation, groups, padding, activation, .. } => {
-            let kernel = kernel()?;
-            let window = &kernel.shape()[..kernel.ndim().saturating_sub(2)];
-            let padding = explicit_padding(spatial(&x), window, strides, dilation, *padding);
-            let spec = ConvSpec { strides: strides.clone(), dilation: dilation.clone(), padding, groups: *groups };
-            ops::conv(&x, kernel, bias, &spec, *activation)
+        Step::Dense { activation, .. } => ops::dense(&x, kernel(weights)?, bias, *activation),
+        Step::Conv { activation, .. } => {
+            let kernel = kernel(weights)?;
+            ops::conv(&x, kernel, bias, &conv_spec(step, kernel, &x)?, *activation)
         }
         Step::Pool { size, strides, padding, mode } => {
             let ones = vec![1; size.len()];
@@ -112,6 +122,24 @@ fn run_step(step: &Step, weights: &Weights, x: Tensor) -> crate::Result<Tensor> 
             ops::reshape(&x, &[batch, rest])
         }
     }
+}
+
+/// A convolution followed by a max pooling whose windows tile its output (strides = window, no
+/// padding) runs as one op that never stores the convolution's output (`ops::conv_max_pool`,
+/// which itself runs the two ops apart when a tape records).
+fn fusable_pool<'a>(step: &Step, next: &'a Step) -> Option<&'a [usize]> {
+    match (step, next) {
+        (Step::Conv { strides, .. }, Step::Pool { size, strides: pool_strides, padding: Padding::Valid, mode: PoolMode::Max }) if size == pool_strides && size.len() == strides.len() => Some(size),
+        _ => None,
+    }
+}
+
+fn run_conv_max_pool(step: &Step, weights: &Weights, x: Tensor, pool: &[usize]) -> crate::Result<Tensor> {
+    let Step::Conv { activation, .. } = step else {
+        return run_step(step, weights, x);
+    };
+    let kernel = kernel(weights)?;
+    ops::conv_max_pool(&x, kernel, weights.1.as_ref(), &conv_spec(step, kernel, &x)?, *activation, pool)
 }
 
 #[pymethods]
@@ -139,7 +167,20 @@ impl NativeChain {
                 Step::Pool { .. } | Step::Flatten => (None, None),
             })
             .collect();
-        let y = py.detach(|| self.steps.iter().zip(&weights).try_fold(x, |h, (step, w)| run_step(step, w, h)))?;
+        let y = py.detach(|| -> crate::Result<Tensor> {
+            let mut h = x;
+            let mut i = 0;
+            while i < self.steps.len() {
+                if let Some(pool) = self.steps.get(i + 1).and_then(|next| fusable_pool(&self.steps[i], next)) {
+                    h = run_conv_max_pool(&self.steps[i], &weights[i], h, pool)?;
+                    i += 2;
+                } else {
+                    h = run_step(&self.steps[i], &weights[i], h)?;
+                    i += 1;
+                }
+            }
+            Ok(h)
+        })?;
         Ok(y.into())
     }
 }

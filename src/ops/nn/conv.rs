@@ -615,32 +615,116 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
         }
         return out;
     }
-    let (tile, width, og) = (g.tile_rows(), g.width(), g.og());
+    let (tile, width) = (g.tile_rows(), g.width());
     par_chunks_mut(&mut out, tile * o, |start, chunk| {
-        let r0 = start / o;
-        let m = chunk.len() / o;
-        if g.is_narrow() {
-            // Bias + relu are applied inside the kernel; other activations by the epilogue.
-            let relu = act == Activation::Relu;
-            with_scratch(m * width, |colt: &mut [T]| {
-                im2col_t(x, g, r0..r0 + m, 0, colt);
-                narrow_rows(colt, width, w, o, chunk, bias, relu);
-            });
-            if fused && !relu {
-                chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
-            }
-            return;
-        }
-        with_scratch(m * width, |col: &mut [T]| {
-            for grp in 0..g.groups {
-                gemm(m, og, width, gather(x, g, r0..r0 + m, grp, col), group_kernel(w, g, grp), chunk, grp * og, o, false, false);
-            }
-        });
-        if fused {
-            chunk.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
-        }
+        with_scratch(chunk.len() / o * width, |col: &mut [T]| conv_rows(x, w, bias, g, act, start / o, chunk, col));
     });
     out
+}
+
+/// Output rows `r0..r0 + m` of a (not pointwise) convolution into `out` (m × filters), bias and
+/// activation applied; `col` is scratch for at least m × width values.
+#[allow(clippy::too_many_arguments)]
+fn conv_rows<T: Float>(x: &[T], w: &[T], bias: &[T], g: &Geom, act: Activation, r0: usize, out: &mut [T], col: &mut [T]) {
+    let (o, width, og) = (g.o, g.width(), g.og());
+    let m = out.len() / o;
+    let fused = !bias.is_empty() || act != Activation::Linear;
+    if g.is_narrow() {
+        // Bias + relu are applied inside the kernel; other activations by the epilogue.
+        let relu = act == Activation::Relu;
+        im2col_t(x, g, r0..r0 + m, 0, col);
+        narrow_rows(&col[..m * width], width, w, o, out, bias, relu);
+        if fused && !relu {
+            out.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
+        }
+        return;
+    }
+    for grp in 0..g.groups {
+        gemm(m, og, width, gather(x, g, r0..r0 + m, grp, col), group_kernel(w, g, grp), out, grp * og, o, false, false);
+    }
+    if fused {
+        out.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
+    }
+}
+
+/// Inference only (records nothing on a tape): `max_pool(conv(...), pool, strides = pool, no
+/// padding)` for 1-D and 2-D convolutions, without storing the convolution's output: each task
+/// computes the conv output lines of one pooled line into scratch (cache-resident) and pools
+/// them right away. The values are exactly those of the two ops run one after the other, which
+/// is what this falls back to when a tape records, for 1×1 and 3-D convolutions, and for windows
+/// that do not fit (whose errors `pool` reports).
+pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: Activation, pool: &[usize]) -> Result<Tensor> {
+    let unfused = || {
+        let y = conv(x, kernel, bias, spec, activation)?;
+        let none = vec![(0, 0); pool.len()];
+        super::pool::pool(&y, pool, pool, &none, super::pool::PoolMode::Max)
+    };
+    let g = geometry("conv", x.shape(), kernel.shape(), spec)?;
+    let nd = x.ndim() - 2;
+    let mut p = [1usize; 3];
+    if pool.len() == nd {
+        p[3 - nd..].copy_from_slice(pool);
+    }
+    let (q1, q2) = (g.out[1] / p[1].max(1), g.out[2] / p[2].max(1));
+    if crate::autograd::is_recording() || g.is_pointwise() || nd == 3 || pool.len() != nd || pool.contains(&0) || q1 == 0 || q2 == 0 {
+        return unfused();
+    }
+    if let Some(b) = bias {
+        if b.shape() != [g.o] {
+            return shape_err!("conv", "the bias must have shape [{}] (one per filter), received {:?}", g.o, b.shape());
+        }
+    }
+    let (x, kernel) = promote_float(x, kernel)?;
+    let bias = match bias {
+        Some(b) => Some(if b.dtype() == x.dtype() { b.clone() } else { crate::ops::cast(&to_float(b)?, x.dtype())? }),
+        None => None,
+    };
+    let mut out_shape = vec![g.n];
+    if nd == 2 {
+        out_shape.push(q1);
+    }
+    out_shape.extend([q2, g.o]);
+    let out = crate::dispatch_float!(x.dtype(), "conv", |T| {
+        let (xs, ws) = (x.data::<T>()?, kernel.data::<T>()?);
+        let bias_data = bias.as_ref().map(|b| b.data::<T>()).transpose()?;
+        let bias_vals: &[T] = bias_data.as_deref().unwrap_or(&[]);
+        let (o, width, n2) = (g.o, g.width(), g.out[2]);
+        let (line_len, conv_rows_per_task) = (q2 * o, p[1] * n2);
+        let mut out = uninit_vec::<T>(g.n * q1 * line_len);
+        if !out.is_empty() {
+            par_chunks_mut(&mut out, line_len, |start, line| {
+                let task = start / line_len;
+                let (n, i1) = (task / q1, task % q1);
+                let r0 = (n * g.out[1] + i1 * p[1]) * n2;
+                let m = conv_rows_per_task;
+                with_scratch(m * (width + o), |scratch: &mut [T]| {
+                    let (col, conv_out) = scratch.split_at_mut(m * width);
+                    let conv_out = &mut conv_out[..m * o];
+                    conv_rows(&xs, &ws, bias_vals, &g, activation, r0, conv_out, col);
+                    max_pool_lines(conv_out, o, n2, p[1], p[2], line);
+                });
+            });
+        }
+        Tensor::from_vec(out, &out_shape)?
+    });
+    Ok(out)
+}
+
+multiversion! {
+    /// One pooled line from `p1` conv output lines of `n2` positions each (`conv_out`, channels
+    /// last): windows of p1 × p2 positions, stride = window. Taps in the order `pool` visits
+    /// them, with its max (a NaN wins), so the values are the same.
+    fn max_pool_lines[T: Float](conv_out: &[T], o: usize, n2: usize, p1: usize, p2: usize, line: &mut [T]) {
+        for (j, dst) in line.chunks_mut(o).enumerate() {
+            dst.fill(T::neg_infinity());
+            for a in 0..p1 {
+                for b in 0..p2 {
+                    let at = (a * n2 + j * p2 + b) * o;
+                    super::pool::max_into(dst, &conv_out[at..at + o]);
+                }
+            }
+        }
+    }
 }
 
 struct ConvBackward {
@@ -867,6 +951,33 @@ mod tests {
         check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 2, 1, (0, 1), 1), Activation::Relu), &[rand64(&[3, 6, 5, 2], 17), rand64(&[3, 2, 2, 4], 18), rand64(&[4], 19)]);
         // Pointwise: straight gemm.
         check_grads(|t| conv(&t[0], &t[1], Some(&t[2]), &spec(2, 1, 1, (0, 0), 1), Activation::Linear), &[rand64(&[2, 3, 3, 4], 11), rand64(&[1, 1, 4, 3], 12), rand64(&[3], 13)]);
+    }
+
+    #[test]
+    fn conv_max_pool_is_conv_then_pool() {
+        let f32s = |t: &Tensor| crate::ops::cast(t, crate::tensor::DType::F32).unwrap();
+        // (input, kernel, conv spec, pool): narrow and gemm paths, 1-D and 2-D, remainders the
+        // pooling drops, non-square windows, groups, padding, strides.
+        let cases = [
+            (vec![2, 9, 9, 1], vec![3, 3, 1, 20], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
+            (vec![1, 13, 13, 6], vec![3, 3, 6, 8], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
+            (vec![3, 10, 11, 4], vec![2, 3, 2, 6], spec(2, 1, 2, (1, 1), 2), vec![2, 3]),
+            (vec![2, 12, 3], vec![3, 3, 5], spec(1, 2, 1, (1, 0), 1), vec![2]),
+        ];
+        for (xs, ks, s, pool) in cases {
+            let (x, w, b) = (rand64(&xs, 40), rand64(&ks, 41), rand64(&[*ks.last().unwrap()], 42));
+            for act in [Activation::Relu, Activation::Tanh, Activation::Linear] {
+                for (x, w, b) in [(x.clone(), w.clone(), b.clone()), (f32s(&x), f32s(&w), f32s(&b))] {
+                    let none = vec![(0, 0); pool.len()];
+                    let want = crate::ops::pool(&conv(&x, &w, Some(&b), &s, act).unwrap(), &pool, &pool, &none, crate::ops::PoolMode::Max).unwrap();
+                    let got = conv_max_pool(&x, &w, Some(&b), &s, act, &pool).unwrap();
+                    assert_eq!(got.shape(), want.shape());
+                    assert_eq!(vals(&got), vals(&want), "{xs:?} {ks:?} {pool:?} {act:?}");
+                }
+            }
+        }
+        // A window larger than the conv output: the pooling's error.
+        assert!(conv_max_pool(&rand64(&[1, 4, 4, 1], 1), &rand64(&[3, 3, 1, 2], 2), None, &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[3, 3]).is_err());
     }
 
     #[test]

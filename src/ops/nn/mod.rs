@@ -8,7 +8,7 @@ mod pool;
 mod recurrent;
 
 pub use batch_norm::batch_norm;
-pub use conv::{conv, explicit_padding, ConvSpec, Padding};
+pub use conv::{conv, conv_max_pool, explicit_padding, ConvSpec, Padding};
 pub use dense::{dense, Activation};
 pub use pool::{pool, PoolMode};
 pub use recurrent::{rnn, CellActivation, CellKind, RnnSpec};

@@ -23,7 +23,7 @@ use crate::{multiversion, value_err};
 
 /// acc ← max(acc, x) elementwise (a NaN in x wins, as a max should).
 #[inline(always)]
-fn max_into<T: Float>(acc: &mut [T], x: &[T]) {
+pub(super) fn max_into<T: Float>(acc: &mut [T], x: &[T]) {
     for (o, &v) in acc.iter_mut().zip(x) {
         *o = if v > *o || v != v { v } else { *o };
     }
@@ -150,9 +150,10 @@ pub enum PoolMode {
     Average,
 }
 
-/// Output rows per parallel task: about 16K output elements.
+/// Output rows per parallel task: about 4K output elements (a batch-1 feature map is then
+/// shared by both cores).
 fn rows_per_task(c: usize) -> usize {
-    ((1 << 14) / c.max(1)).max(1)
+    ((1 << 12) / c.max(1)).max(1)
 }
 
 pub fn pool(x: &Tensor, pool_size: &[usize], strides: &[usize], padding: &[(usize, usize)], mode: PoolMode) -> Result<Tensor> {
