@@ -55,6 +55,17 @@ pub fn copy_layout<T: Copy + Default + Send + Sync>(src: &[T], layout: &Layout) 
         }
         return out;
     }
+    let repeated = layout.strides.iter().rev().take_while(|&&s| s == 0).count();
+    if repeated > 0 {
+        // Trailing broadcast axes (stride 0; e.g. the gradient of a sum): one value per block
+        // of them, written as a fill instead of element by element.
+        let block: usize = layout.shape[nd - repeated..].iter().product();
+        let outer = Layout { shape: layout.shape[..nd - repeated].to_vec(), strides: layout.strides[..nd - repeated].to_vec(), offset: layout.offset };
+        if block > 0 {
+            outer.for_each_offset(|o| out.resize(out.len() + block, src[o]));
+        }
+        return out;
+    }
     if nd > 0 && layout.strides[nd - 1] == 1 {
         // Copy whole rows at a time: visit the first element of each row.
         let row = layout.shape[nd - 1];
@@ -335,6 +346,19 @@ macro_rules! dispatch_all {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broadcast_views_copy_out_as_repeated_values() {
+        let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1]).unwrap();
+        // (3, 1) -> (2, 3, 4): axis 0 and 2 broadcast (stride 0), axis 1 walks the values.
+        let b = crate::ops::broadcast_to(&t, &[2, 3, 4]).unwrap();
+        let want: Vec<f32> = (0..24).map(|i| [1.0, 2.0, 3.0][(i / 4) % 3]).collect();
+        assert_eq!(b.to_vec::<f32>().unwrap(), want);
+        let s = crate::ops::broadcast_to(&Tensor::from_vec(vec![7.0f64], &[]).unwrap(), &[3, 2]).unwrap();
+        assert_eq!(s.to_vec::<f64>().unwrap(), vec![7.0; 6]);
+        let empty = crate::ops::broadcast_to(&t, &[0, 3, 4]).unwrap();
+        assert!(empty.to_vec::<f32>().unwrap().is_empty());
+    }
 
     #[test]
     fn views_share_storage_and_copy_when_made_contiguous() {

@@ -47,6 +47,15 @@ fn add_where_tap<T: Float>(d: &mut [T], g: &[T], win: &[u32], tap: u32) {
     }
 }
 
+/// d = g where this tap won the max, else 0 (windows that tile the input: `d` is this
+/// element's only contribution).
+#[inline(always)]
+fn set_where_tap<T: Float>(d: &mut [T], g: &[T], win: &[u32], tap: u32) {
+    for ((o, &v), &w) in d.iter_mut().zip(g).zip(win) {
+        *o = if w == tap { v } else { T::zero() };
+    }
+}
+
 #[inline(always)]
 fn add_into<T: Float>(acc: &mut [T], x: &[T]) {
     for (o, &v) in acc.iter_mut().zip(x) {
@@ -114,7 +123,10 @@ multiversion! {
 multiversion! {
     /// The input gradient of one sample (`dxs`, starting at element `first` of dx) from the
     /// output gradient `gd` (and, for max pooling, the winning taps), an output line at a time.
+    /// `dxs` holds zeros, or anything when the windows tile the input (`tiles_input`): then
+    /// each element is written once instead of accumulated.
     fn sample_grad[T: Float](g: &Geom, mode: PoolMode, gd: &[T], argmax: &[u32], first: usize, dxs: &mut [T]) {
+        let tiled = tiles_input(g);
         let (c, n2) = (g.c, g.out[2].max(1));
         let (sample, positions) = (g.sample_len(), g.positions());
         let n = first / sample;
@@ -134,14 +146,27 @@ multiversion! {
                     let at = (offset + (ow * step) as isize) as usize - first;
                     let o = (line_start + ow) * c;
                     let gr = &gd[o..o + c];
-                    match mode {
-                        PoolMode::Max => add_where_tap(&mut dxs[at..at + c], gr, &argmax[o..o + c], tap),
-                        PoolMode::Average => add_scaled(&mut dxs[at..at + c], gr, T::one() / T::from(counts[ow]).expect("count fits")),
+                    let d = &mut dxs[at..at + c];
+                    match (mode, tiled) {
+                        (PoolMode::Max, false) => add_where_tap(d, gr, &argmax[o..o + c], tap),
+                        (PoolMode::Max, true) => set_where_tap(d, gr, &argmax[o..o + c], tap),
+                        (PoolMode::Average, false) => add_scaled(d, gr, T::one() / T::from(counts[ow]).expect("count fits")),
+                        (PoolMode::Average, true) => {
+                            let scale = T::one() / T::from(counts[ow]).expect("count fits");
+                            d.iter_mut().zip(gr).for_each(|(o, &v)| *o = v * scale);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// True when the windows cover every input element exactly once (strides = window, no padding,
+/// sizes divisible: the usual 2×2 pooling of an even map), so the backward can write the input
+/// gradient instead of zeroing it and accumulating.
+fn tiles_input(g: &Geom) -> bool {
+    (0..3).all(|d| g.stride[d] == g.k[d] && g.pad[d] == 0 && g.out[d] * g.k[d] == g.input[d])
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,10 +175,9 @@ pub enum PoolMode {
     Average,
 }
 
-/// Output rows per parallel task: about 4K output elements (a batch-1 feature map is then
-/// shared by both cores).
+/// Output rows per parallel task: about 16K output elements.
 fn rows_per_task(c: usize) -> usize {
-    ((1 << 12) / c.max(1)).max(1)
+    ((1 << 14) / c.max(1)).max(1)
 }
 
 pub fn pool(x: &Tensor, pool_size: &[usize], strides: &[usize], padding: &[(usize, usize)], mode: PoolMode) -> Result<Tensor> {
@@ -224,11 +248,15 @@ impl PoolBackward {
         let grad = if grad.dtype() == T::DTYPE { grad.clone() } else { crate::ops::cast(grad, T::DTYPE)? };
         let gd = grad.data::<T>()?;
         let sample = g.sample_len();
-        // Zeroed by each sample's task right before its scatter (in parallel, and cache-warm).
+        // Zeroed by each sample's task right before its scatter (in parallel, and cache-warm),
+        // or, when the windows tile the input, written once by it.
         let mut dx = crate::tensor::uninit_vec::<T>(self.input_shape.iter().product());
         if sample > 0 {
+            let tiled = tiles_input(g);
             par_chunks_mut(&mut dx, sample, |first, dxs| {
-                dxs.fill(T::zero());
+                if !tiled {
+                    dxs.fill(T::zero());
+                }
                 sample_grad(g, self.mode, &gd, &self.argmax, first, dxs)
             });
         }
@@ -310,6 +338,10 @@ mod tests {
             check_grads(|t| pool(&t[0], &[3], &[2], &[(1, 1)], mode), &[rand64(&[2, 7, 3], 2)]);
             check_grads(|t| pool(&t[0], &[2, 3], &[1, 2], &[(0, 1), (1, 1)], mode), &[rand64(&[2, 5, 6, 2], 3)]);
             check_grads(|t| pool(&t[0], &[2, 2, 2], &[2, 2, 2], &[(0, 0); 3], mode), &[rand64(&[1, 4, 4, 4, 2], 4)]);
+            // Windows tiling the input (the gradient is written, not accumulated) and the same
+            // windows leaving a remainder row and column uncovered (zero gradient there).
+            check_grads(|t| pool(&t[0], &[2, 3], &[2, 3], &[(0, 0); 2], mode), &[rand64(&[2, 4, 6, 3], 5)]);
+            check_grads(|t| pool(&t[0], &[2, 3], &[2, 3], &[(0, 0); 2], mode), &[rand64(&[2, 5, 7, 3], 6)]);
         }
     }
 
