@@ -689,19 +689,28 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
         let bias_data = bias.as_ref().map(|b| b.data::<T>()).transpose()?;
         let bias_vals: &[T] = bias_data.as_deref().unwrap_or(&[]);
         let (o, width, n2) = (g.o, g.width(), g.out[2]);
-        let (line_len, conv_rows_per_task) = (q2 * o, p[1] * n2);
+        // A task pools about a conv tile's worth of rows (whole pooled lines): one line at
+        // batch 1, so both cores share a single image, several for larger batches.
+        let (line_len, rows_per_line) = (q2 * o, p[1] * n2);
+        let lines_per_task = (g.tile_rows() / rows_per_line).max(1);
         let mut out = uninit_vec::<T>(g.n * q1 * line_len);
         if !out.is_empty() {
-            par_chunks_mut(&mut out, line_len, |start, line| {
-                let task = start / line_len;
-                let (n, i1) = (task / q1, task % q1);
-                let r0 = (n * g.out[1] + i1 * p[1]) * n2;
-                let m = conv_rows_per_task;
-                with_scratch(m * (width + o), |scratch: &mut [T]| {
-                    let (col, conv_out) = scratch.split_at_mut(m * width);
-                    let conv_out = &mut conv_out[..m * o];
-                    conv_rows(&xs, &ws, bias_vals, &g, activation, r0, conv_out, col);
-                    max_pool_lines(conv_out, o, n2, p[1], p[2], line);
+            par_chunks_mut(&mut out, lines_per_task * line_len, |start, lines| {
+                with_scratch(lines_per_task * rows_per_line * (width + o), |scratch: &mut [T]| {
+                    let (col, conv_out) = scratch.split_at_mut(lines_per_task * rows_per_line * width);
+                    let (mut line, end) = (start / line_len, start / line_len + lines.len() / line_len);
+                    while line < end {
+                        // A run of pooled lines of one sample: their conv lines are consecutive rows.
+                        let (n, i1) = (line / q1, line % q1);
+                        let run = (q1 - i1).min(end - line);
+                        let m = run * rows_per_line;
+                        let conv_out = &mut conv_out[..m * o];
+                        conv_rows(&xs, &ws, bias_vals, &g, activation, (n * g.out[1] + i1 * p[1]) * n2, conv_out, col);
+                        for (k, pooled) in lines[(line - start / line_len) * line_len..][..run * line_len].chunks_mut(line_len).enumerate() {
+                            max_pool_lines(&conv_out[k * rows_per_line * o..(k + 1) * rows_per_line * o], o, n2, p[1], p[2], pooled);
+                        }
+                        line += run;
+                    }
                 });
             });
         }
@@ -963,6 +972,9 @@ mod tests {
             (vec![1, 13, 13, 6], vec![3, 3, 6, 8], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
             (vec![3, 10, 11, 4], vec![2, 3, 2, 6], spec(2, 1, 2, (1, 1), 2), vec![2, 3]),
             (vec![2, 12, 3], vec![3, 3, 5], spec(1, 2, 1, (1, 0), 1), vec![2]),
+            // Batches whose tasks take several pooled lines, in runs that cross samples.
+            (vec![16, 9, 9, 1], vec![3, 3, 1, 20], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
+            (vec![12, 8, 7, 5], vec![3, 3, 5, 6], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
         ];
         for (xs, ks, s, pool) in cases {
             let (x, w, b) = (rand64(&xs, 40), rand64(&ks, 41), rand64(&[*ks.last().unwrap()], 42));
