@@ -348,6 +348,15 @@ macro_rules! narrow_kernel {
                     }
                     i += $rows;
                 }
+                // Row tiles of 4 before single rows (a 52-row task of the fused conv+pool has 4 left).
+                while $rows > 4 && i + 4 <= rows {
+                    if two {
+                        tile::<4, 2>(col, rows, width, w, o, out, bias, relu, i, j);
+                    } else {
+                        tile::<4, 1>(col, rows, width, w, o, out, bias, relu, i, j);
+                    }
+                    i += 4;
+                }
                 for i in i..rows {
                     if two {
                         tile::<1, 2>(col, rows, width, w, o, out, bias, relu, i, j);
