@@ -106,7 +106,8 @@ class _Plan:
         # and consecutive native steps run as one call.
         is_chain = outputs_struct is None and all(args == i and outs == [i + 1] for i, (_, args, outs) in enumerate(steps))
         self.chain = _runnable(fn for fn, _, _ in steps) if is_chain else None
-        self.steps = [(_runnable([fn])[0], args, outs) for fn, args, outs in steps]
+        # Otherwise slots; each native step is then a chain of one.
+        self.steps = None if is_chain else [(_runnable([fn])[0], args, outs) for fn, args, outs in steps]
 
     def run(self, x):
         if type(x) is np.ndarray and x.dtype == self.np_dtype:

@@ -3,12 +3,15 @@
 //! filters) as Keras stores it — with bias and activation fused into the output pass.
 //!
 //! Forward: output rows (one per batch element and output position) are cut into tiles; each
-//! tile gathers its input windows into a small im2col scratch buffer (reused per thread) and
-//! multiplies it by the kernel with one single-threaded gemm per group; tiles run in parallel.
-//! Pointwise convolutions (1×…×1 kernel, stride 1, no padding, one group) are one gemm.
-//! Backward (one node): dz from the saved output, dbias = column sums of dz, dkernel = Σ colᵀ·dz
-//! over fixed row blocks (partials added in order: the same for any thread count), and dx =
-//! col2im(dz·kernelᵀ), one batch element per task so no two tasks touch the same dx.
+//! tile gathers its input windows into a small im2col scratch buffer (reused per thread; tap-major
+//! for one channel per group) and multiplies it by the kernel with one single-threaded gemm per
+//! group, or with the register-blocked narrow kernel when a row has at most 16 values; tiles run
+//! in parallel. Pointwise convolutions (1×…×1 kernel, stride 1, no padding, one group) are one
+//! gemm. `conv_max_pool` (inference) pools each tile's lines as soon as they are computed.
+//! Backward (one node): dz from the saved output, computed per tile right before use; dbias and
+//! dkernel = Σ colᵀ·dz over fixed row blocks (partials added in order: the same for any thread
+//! count), and dx = col2im(dz·kernelᵀ), one batch element per task so no two tasks touch the
+//! same dx.
 
 use std::cell::RefCell;
 use std::sync::Arc;
