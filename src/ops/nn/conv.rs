@@ -1000,6 +1000,9 @@ mod tests {
                 }
             }
         }
+        // Tasks of several pooled lines or one: the same bits for any thread count and SIMD path.
+        let (x, w, b) = (rand64(&[16, 9, 9, 3], 43), rand64(&[3, 3, 3, 8], 44), rand64(&[8], 45));
+        assert_same_for_any_thread_count_and_simd_path(|| vals(&conv_max_pool(&x, &w, Some(&b), &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[2, 2]).unwrap()));
         // A window larger than the conv output: the pooling's error.
         assert!(conv_max_pool(&rand64(&[1, 4, 4, 1], 1), &rand64(&[3, 3, 1, 2], 2), None, &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[3, 3]).is_err());
     }
