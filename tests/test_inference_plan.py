@@ -186,3 +186,13 @@ def test_native_chain_reads_assigned_weights_and_reports_bad_input():
         NativeChain([("softmax",)])
     with pytest.raises(ValueError, match="padding"):
         NativeChain([("pool", [2], [2], "full", "max")])
+
+
+def test_native_chain_takes_strided_arrays():
+    """Arrays go to a leading NativeChain as they are: strided and Fortran-ordered ones too."""
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(3, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(4)])
+    assert inference_plan(model).array_in
+    x = np.random.default_rng(4).normal(size=(4, 8, 8, 1)).astype("float32")
+    for view in (x[::2], x[:, ::-1], np.asfortranarray(x), x[1:3]):
+        _same(model.predict_on_batch(view), _generic(model, np.ascontiguousarray(view)))

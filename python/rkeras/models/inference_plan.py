@@ -108,10 +108,13 @@ class _Plan:
         self.chain = _runnable(fn for fn, _, _ in steps) if is_chain else None
         # Otherwise slots; each native step is then a chain of one.
         self.steps = None if is_chain else [(_runnable([fn])[0], args, outs) for fn, args, outs in steps]
+        # A NativeChain takes the array itself (zero copy), so the common case needs no Tensor.
+        self.array_in = bool(self.chain) and isinstance(getattr(self.chain[0], "__self__", None), NativeChain)
 
     def run(self, x):
         if type(x) is np.ndarray and x.dtype == self.np_dtype:
-            x = convert_to_tensor(x)  # the common case, without `_to_tensor`'s checks
+            if not self.array_in:
+                x = convert_to_tensor(x)  # the common case, without `_to_tensor`'s checks
         elif isinstance(x, (KerasTensor, list, tuple, dict)):
             return SKIP
         else:
