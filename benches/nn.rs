@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the convolution, pooling and recurrent kernels at the shapes of the
-//! cnn / lstm / gru workloads of `benches/compare.py` (`cargo bench --bench nn`). Throughput
-//! is in floating-point operations (criterion prints it as elements/s: read as FLOP/s).
+//! cnn / lstm / gru workloads of `benches/compare.py` (`cargo bench --bench nn`), and of the cnn's
+//! inference as a native chain runs it. Throughput is in floating-point operations (criterion
+//! prints it as elements/s: read as FLOP/s; for max pooling, input elements).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rkeras::autograd::{self, Tape};
@@ -51,6 +52,36 @@ fn bench_pool(c: &mut Criterion) {
     g.finish();
 }
 
+/// Inference of the cnn workload's layers as `NativeChain` runs them: conv + max pool fused
+/// (`conv_max_pool`), then flatten and the two dense layers; at batch 1 and 32.
+fn bench_cnn_inference(c: &mut Criterion) {
+    let spec = ConvSpec { strides: vec![1, 1], dilation: vec![1, 1], padding: vec![(0, 0), (0, 0)], groups: 1 };
+    let (k1, b1, k2, b2) = (tensor(&[3, 3, 1, 32], 11), tensor(&[32], 12), tensor(&[3, 3, 32, 64], 13), tensor(&[64], 14));
+    let (w3, b3, w4, b4) = (tensor(&[1600, 128], 15), tensor(&[128], 16), tensor(&[128, 10], 17), tensor(&[10], 18));
+    let mut g = c.benchmark_group("cnn_inference_f32");
+    for batch in [1, 32] {
+        let x = tensor(&[batch, 28, 28, 1], 19);
+        let h1 = ops::conv_max_pool(&x, &k1, Some(&b1), &spec, Activation::Relu, &[2, 2]).unwrap();
+        // Conv FLOPs actually computed (the pooling drops conv2's last row and column).
+        let (flops1, flops2) = (2 * batch * 26 * 26 * 32 * 9, 2 * batch * 10 * 10 * 64 * 288);
+        g.throughput(Throughput::Elements(flops1 as u64));
+        g.bench_function(BenchmarkId::new("conv1_max_pool", batch), |b| b.iter(|| ops::conv_max_pool(&x, &k1, Some(&b1), &spec, Activation::Relu, &[2, 2]).unwrap()));
+        g.throughput(Throughput::Elements(flops2 as u64));
+        g.bench_function(BenchmarkId::new("conv2_max_pool", batch), |b| b.iter(|| ops::conv_max_pool(&h1, &k2, Some(&b2), &spec, Activation::Relu, &[2, 2]).unwrap()));
+        g.throughput(Throughput::Elements((flops1 + flops2 + 2 * batch * (1600 * 128 + 128 * 10)) as u64));
+        g.bench_function(BenchmarkId::new("whole_model", batch), |b| {
+            b.iter(|| {
+                let h = ops::conv_max_pool(&x, &k1, Some(&b1), &spec, Activation::Relu, &[2, 2]).unwrap();
+                let h = ops::conv_max_pool(&h, &k2, Some(&b2), &spec, Activation::Relu, &[2, 2]).unwrap();
+                let h = ops::reshape(&h, &[batch, 1600]).unwrap();
+                let h = ops::dense(&h, &w3, Some(&b3), Activation::Relu).unwrap();
+                ops::dense(&h, &w4, Some(&b4), Activation::Softmax).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench_rnn(c: &mut Criterion, cell: CellKind, name: &str) {
     let (b, t, d, u) = (64, 50, 32, 128);
     let gates = match cell {
@@ -80,6 +111,7 @@ fn benches(c: &mut Criterion) {
     bench_conv(c, "128x28x28x1_k3_32", [128, 28, 28, 1], 3, 32, false);
     bench_conv(c, "128x13x13x32_k3_64", [128, 13, 13, 32], 3, 64, true);
     bench_pool(c);
+    bench_cnn_inference(c);
     bench_rnn(c, CellKind::Lstm, "lstm_64x50x32_128");
     bench_rnn(c, CellKind::Gru { reset_after: true }, "gru_64x50x32_128");
 }

@@ -568,9 +568,7 @@ multiversion! {
                 for ow in ows {
                     let at = (offset + (ow * step) as isize) as usize - first + grp * cg;
                     let src = (line_start + ow - r0) * width + tap as usize * cg;
-                    for (d, &v) in dx[at..at + cg].iter_mut().zip(&col[src..src + cg]) {
-                        *d += v;
-                    }
+                    super::pool::add_into(&mut dx[at..at + cg], &col[src..src + cg]);
                 }
             }
             s0 = s1;
@@ -583,8 +581,8 @@ fn group_kernel<'a, T>(w: &'a [T], g: &Geom, grp: usize) -> Mat<'a, T> {
     Mat { data: w, offset: grp * g.og(), rs: g.o, cs: 1 }
 }
 
-pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: Activation) -> Result<Tensor> {
-    let g = geometry("conv", x.shape(), kernel.shape(), spec)?;
+/// The bias checked against the filters, and input, kernel and bias in one float dtype.
+fn conv_operands(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, g: &Geom) -> Result<(Tensor, Tensor, Option<Tensor>)> {
     if let Some(b) = bias {
         if b.shape() != [g.o] {
             return shape_err!("conv", "the bias must have shape [{}] (one per filter), received {:?}", g.o, b.shape());
@@ -595,6 +593,12 @@ pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec,
         Some(b) => Some(if b.dtype() == x.dtype() { b.clone() } else { crate::ops::cast(&to_float(b)?, x.dtype())? }),
         None => None,
     };
+    Ok((x, kernel, bias))
+}
+
+pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: Activation) -> Result<Tensor> {
+    let g = geometry("conv", x.shape(), kernel.shape(), spec)?;
+    let (x, kernel, bias) = conv_operands(x, kernel, bias, &g)?;
     let nd = x.ndim() - 2;
     let mut out_shape = vec![g.n];
     out_shape.extend_from_slice(&g.out[3 - nd..]);
@@ -681,16 +685,7 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
     if crate::autograd::is_recording() || g.is_pointwise() || nd == 3 || pool.len() != nd || pool.contains(&0) || q1 == 0 || q2 == 0 {
         return unfused();
     }
-    if let Some(b) = bias {
-        if b.shape() != [g.o] {
-            return shape_err!("conv", "the bias must have shape [{}] (one per filter), received {:?}", g.o, b.shape());
-        }
-    }
-    let (x, kernel) = promote_float(x, kernel)?;
-    let bias = match bias {
-        Some(b) => Some(if b.dtype() == x.dtype() { b.clone() } else { crate::ops::cast(&to_float(b)?, x.dtype())? }),
-        None => None,
-    };
+    let (x, kernel, bias) = conv_operands(x, kernel, bias, &g)?;
     let mut out_shape = vec![g.n];
     if nd == 2 {
         out_shape.push(q1);
@@ -748,6 +743,19 @@ multiversion! {
     }
 }
 
+/// dz (the gradient before the activation) of output rows `r0..r0 + m` as an (m × o) matrix:
+/// the output gradient itself for a linear activation, else computed into `buf` from the saved
+/// output `y` (per tile, right before use: the whole dz is never stored).
+#[allow(clippy::too_many_arguments)]
+fn dz_tile<'a, T: Float>(gd: &'a [T], y: &[T], r0: usize, m: usize, o: usize, act: Activation, buf: &'a mut [T]) -> Mat<'a, T> {
+    if act == Activation::Linear {
+        return Mat { data: gd, offset: r0 * o, rs: o, cs: 1 };
+    }
+    let range = r0 * o..(r0 + m) * o;
+    rows_activation_grad(&y[range.clone()], &gd[range], &mut buf[..m * o], o, act);
+    Mat::row_major(buf, 0, o)
+}
+
 struct ConvBackward {
     x: Tensor,
     kernel: Tensor,
@@ -770,14 +778,8 @@ impl ConvBackward {
         let (rows, o, width, og) = (g.rows(), g.o, g.width(), g.og());
         let y = self.output.data::<T>()?;
         let (tile, act) = (g.tile_rows(), self.activation);
-        // dz (the gradient before the activation) is never stored whole: each tile computes its
-        // rows into scratch right before using them, so the output-sized tensors are read once
-        // per use instead of written, then read back from memory, for dz.
-        let dz_rows = |r0: usize, m: usize, buf: &mut [T]| {
-            let range = r0 * o..(r0 + m) * o;
-            rows_activation_grad(&y[range.clone()], &gd[range], &mut buf[..m * o], o, act);
-        };
-        let linear = act == Activation::Linear;
+        // dz is never stored whole (`dz_tile`): the output-sized tensors are read once per use
+        // instead of dz being written, then read back from memory.
 
         let dx = grad_if(needs[0], || {
             // Written in full: zeroed by each sample's task before its scatter.
@@ -796,12 +798,7 @@ impl ConvBackward {
                         let mut r0 = n * positions;
                         while r0 < (n + 1) * positions {
                             let m = tile.min((n + 1) * positions - r0);
-                            let dz_tile = if linear {
-                                Mat { data: &gd[..], offset: r0 * o, rs: o, cs: 1 }
-                            } else {
-                                dz_rows(r0, m, dz);
-                                Mat::row_major(&dz[..], 0, o)
-                            };
+                            let dz_tile = dz_tile(&gd, &y, r0, m, o, act, dz);
                             for grp in 0..g.groups {
                                 let dz_grp = Mat { offset: dz_tile.offset + grp * og, ..dz_tile };
                                 gemm(m, width, og, dz_grp, Mat::row_major(&wt, grp * og * width, width), dcol, 0, width, false, false);
@@ -831,12 +828,7 @@ impl ConvBackward {
                     let mut r0 = range.start;
                     while r0 < range.end {
                         let m = tile.min(range.end - r0);
-                        let dz_tile = if linear {
-                            Mat { data: &gd[..], offset: r0 * o, rs: o, cs: 1 }
-                        } else {
-                            dz_rows(r0, m, dz);
-                            Mat::row_major(&dz[..], 0, o)
-                        };
+                        let dz_tile = dz_tile(&gd, &y, r0, m, o, act, dz);
                         if need_b {
                             add_rows(&mut part_b, &dz_tile.data[dz_tile.offset..dz_tile.offset + m * o]);
                         }

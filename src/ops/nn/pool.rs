@@ -56,8 +56,9 @@ fn set_where_tap<T: Float>(d: &mut [T], g: &[T], win: &[u32], tap: u32) {
     }
 }
 
+/// acc += x elementwise.
 #[inline(always)]
-fn add_into<T: Float>(acc: &mut [T], x: &[T]) {
+pub(super) fn add_into<T: Float>(acc: &mut [T], x: &[T]) {
     for (o, &v) in acc.iter_mut().zip(x) {
         *o += v;
     }
