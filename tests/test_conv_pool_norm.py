@@ -185,6 +185,34 @@ def test_conv_and_pool_are_the_same_for_any_thread_count():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_winograd_convs_match_the_definition_and_the_direct_path(padding):
+    # float32 3×3 stride-1 convolutions over enough 2×2 output tiles take Winograd F(2×2, 3×3):
+    # through a model's predict (the fused conv + max pool chain), a plain layer call, and the
+    # direct sums (`_set_winograd(False)`), the same values up to float32 rounding.
+    from rkeras import _core
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(6, 14, 13, 16)).astype("float32")
+    model = rkeras.Sequential([rkeras.Input((14, 13, 16)), layers.Conv2D(40, 3, padding=padding, activation="relu"), layers.MaxPooling2D(2)])
+    conv = model.layers[0]
+    kernel, bias = (np.asarray(v, dtype="float64") for v in conv.weights)
+    want_conv = np.maximum(conv_reference(x.astype("float64"), kernel, (1, 1), padding, (1, 1), 1) + bias, 0)
+    want = pool_reference(want_conv, (2, 2), (2, 2), "valid", "max")
+    try:
+        results = {}
+        for on in (True, False):
+            _core._set_winograd(on)
+            results[on] = (model.predict_on_batch(x), np.asarray(conv(x)))
+    finally:
+        _core._set_winograd(True)
+    for pooled, y in results.values():
+        np.testing.assert_allclose(pooled, want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(y, want_conv, rtol=1e-5, atol=1e-5)
+    # Not the same bits: the Winograd path really ran.
+    assert not np.array_equal(results[True][1], results[False][1])
+
+
 # ---- layer contract ---------------------------------------------------------------------
 
 LAYER_CASES = [

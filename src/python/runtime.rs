@@ -1,4 +1,4 @@
-//! Runtime settings: thread count and SIMD path.
+//! Runtime settings: thread count, SIMD path, Winograd convolutions.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -32,11 +32,19 @@ fn _set_simd_scalar(scalar: bool) {
     simd::set_scalar(scalar);
 }
 
+/// Turn Winograd 3×3 convolutions on or off (tests and side-by-side benchmarks; the
+/// environment's `RKERAS_WINOGRAD=0` is the user-facing switch).
+#[pyfunction]
+fn _set_winograd(on: bool) {
+    crate::ops::set_winograd(on);
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(simd_path, m)?)?;
     m.add_function(wrap_pyfunction!(_set_simd_scalar, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_winograd, m)?)?;
     m.add_function(wrap_pyfunction!(super::tape::_pause_recording, m)?)?;
     m.add_function(wrap_pyfunction!(super::tape::_resume_recording, m)?)?;
     Ok(())

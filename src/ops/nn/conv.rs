@@ -7,7 +7,8 @@
 //! for one channel per group) and multiplies it by the kernel with one single-threaded gemm per
 //! group, or with the register-blocked narrow kernel when a row has at most 16 values; tiles run
 //! in parallel. Pointwise convolutions (1×…×1 kernel, stride 1, no padding, one group) are one
-//! gemm. `conv_max_pool` (inference) pools each tile's lines as soon as they are computed.
+//! gemm; f32 3×3 stride-1 convolutions over enough tiles take Winograd F(2×2, 3×3) (`winograd`).
+//! `conv_max_pool` (inference) pools each tile's lines as soon as they are computed.
 //! Backward (one node): dz from the saved output, computed per tile right before use; dbias and
 //! dkernel = Σ colᵀ·dz over fixed row blocks (partials added in order: the same for any thread
 //! count), and dx = col2im(dz·kernelᵀ), one batch element per task so no two tasks touch the
@@ -234,7 +235,7 @@ pub(super) fn line_spans(g: &Geom, r: usize, line_end: usize, spans: &mut Vec<Sp
 /// dst ← src for a short run (a pixel's channels, a tap's line of one channel): fixed 16-element
 /// blocks compile to vector moves (a `copy_from_slice` of a run-time length is a `memcpy` call).
 #[inline(always)]
-fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
+pub(super) fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
     let n = dst.len();
     let mut i = 0;
     while i + 16 <= n {
@@ -420,7 +421,7 @@ thread_local! {
 }
 
 /// Run `f` on a zero-length-agnostic scratch slice of `len` elements owned by this thread.
-fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+pub(super) fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
         let words = (len * std::mem::size_of::<T>()).div_ceil(8);
@@ -631,6 +632,9 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
         }
         return out;
     }
+    if super::winograd::applies::<T>(g) {
+        return super::winograd::forward(x, w, bias, g, act, false);
+    }
     let (tile, width) = (g.tile_rows(), g.width());
     par_chunks_mut(&mut out, tile * o, |start, chunk| {
         with_scratch(chunk.len() / o * width, |col: &mut [T]| conv_rows(x, w, bias, g, act, start / o, chunk, col));
@@ -686,6 +690,13 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
         return unfused();
     }
     let (x, kernel, bias) = conv_operands(x, kernel, bias, &g)?;
+    // Winograd convolutions pool their own tiles (2×2 windows are tiles); with other windows,
+    // conv then pool gives the Winograd values the fused direct path would not.
+    let winograd = x.dtype() == crate::tensor::DType::F32 && super::winograd::applies::<f32>(&g);
+    let winograd_pools = winograd && nd == 2 && p[1] == 2 && p[2] == 2;
+    if winograd && !winograd_pools {
+        return unfused();
+    }
     let mut out_shape = vec![g.n];
     if nd == 2 {
         out_shape.push(q1);
@@ -700,8 +711,8 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
         // batch 1, so both cores share a single image, several for larger batches.
         let (line_len, rows_per_line) = (q2 * o, p[1] * n2);
         let lines_per_task = (g.tile_rows() / rows_per_line).max(1);
-        let mut out = uninit_vec::<T>(g.n * q1 * line_len);
-        if !out.is_empty() {
+        let mut out = if winograd_pools { super::winograd::forward(&xs, &ws, bias_vals, &g, activation, true) } else { uninit_vec::<T>(g.n * q1 * line_len) };
+        if !winograd_pools && !out.is_empty() {
             par_chunks_mut(&mut out, lines_per_task * line_len, |start, lines| {
                 with_scratch(lines_per_task * rows_per_line * (width + o), |scratch: &mut [T]| {
                     let (col, conv_out) = scratch.split_at_mut(lines_per_task * rows_per_line * width);

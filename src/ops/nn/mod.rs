@@ -6,9 +6,11 @@ mod conv;
 mod dense;
 mod pool;
 mod recurrent;
+mod winograd;
 
 pub use batch_norm::batch_norm;
 pub use conv::{conv, conv_max_pool, explicit_padding, ConvSpec, Padding};
 pub use dense::{dense, Activation};
 pub use pool::{pool, PoolMode};
 pub use recurrent::{rnn, CellActivation, CellKind, RnnSpec};
+pub use winograd::set_winograd;
