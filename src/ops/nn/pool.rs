@@ -21,11 +21,21 @@ use crate::{multiversion, value_err};
 // Channel-vector helpers, inlined into the multiversioned row kernels below (one dispatch per
 // task, not one per pixel and tap: at batch 1 the calls were most of the cost).
 
-/// acc ← max(acc, x) elementwise (a NaN in x wins, as a max should).
+/// max(acc, v) as pooling takes it: a NaN in v wins, as a max should.
+#[inline(always)]
+pub(super) fn max_step<T: Float>(acc: T, v: T) -> T {
+    if v > acc || v.is_nan() {
+        v
+    } else {
+        acc
+    }
+}
+
+/// acc ← max(acc, x) elementwise (`max_step`).
 #[inline(always)]
 pub(super) fn max_into<T: Float>(acc: &mut [T], x: &[T]) {
     for (o, &v) in acc.iter_mut().zip(x) {
-        *o = if v > *o || v != v { v } else { *o };
+        *o = max_step(*o, v);
     }
 }
 

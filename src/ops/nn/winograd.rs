@@ -21,16 +21,16 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::conv::{copy_channels, with_scratch, Geom};
 use super::dense::{epilogue, Activation};
-use super::pool::max_into;
+use super::pool::{max_into, max_step};
 use crate::multiversion;
 use crate::runtime::par_chunks_mut;
 use crate::tensor::{uninit_vec, Float};
 
 /// Fewest tiles (2×2 output blocks over the batch) worth the transforms. A single small image
-/// (the cnn benchmark's conv2 at batch 1 has 36) keeps the direct path: measured side by side,
-/// Winograd's per-call kernel transform and larger working set made it slower there in the
-/// host's slow phases (median 25 vs 21 µs) though faster in its quiet ones; from batch 4 (144
-/// tiles) it wins in both (conv2 47 vs 54 µs at batch 4, 243 vs 408 at batch 32).
+/// (the cnn benchmark's conv2 at batch 1 has 36) keeps the direct path: tried there with tasks
+/// taking blocks of filters, Winograd was faster in the host's quiet phases (15.3 vs 16.7 µs)
+/// and slower in its slow ones (24.2 vs 21.8), the two tasks having no slack to rebalance;
+/// from batch 4 (144 tiles) it wins (cnn predict 87 vs 97 µs at batch 4, 496 vs 656 at 32).
 const MIN_TILES: usize = 96;
 
 const UNKNOWN: u8 = 0;
@@ -335,16 +335,6 @@ fn finish<T: Float>(y: T, bias: T, relu: bool, with_bias: bool) -> T {
         T::zero()
     } else {
         v
-    }
-}
-
-/// `pool`'s max step: a NaN wins.
-#[inline(always)]
-fn max_step<T: Float>(acc: T, v: T) -> T {
-    if v > acc || v.is_nan() {
-        v
-    } else {
-        acc
     }
 }
 
