@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the convolution, pooling and recurrent kernels at the shapes of the
 //! cnn / lstm / gru workloads of `benches/compare.py` (`cargo bench --bench nn`), and of the cnn's
 //! inference as a native chain runs it. Throughput is in floating-point operations (criterion
-//! prints it as elements/s: read as FLOP/s; for max pooling, input elements).
+//! prints it as elements/s: read as FLOP/s; for max pooling, input elements), counted as a
+//! direct convolution's even where Winograd does fewer (effective FLOP/s).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rkeras::autograd::{self, Tape};
@@ -36,6 +37,12 @@ fn bench_conv(c: &mut Criterion, name: &str, x_shape: [usize; 4], k: usize, filt
     let mut g = c.benchmark_group("conv2d_f32");
     g.throughput(Throughput::Elements(flops as u64));
     g.bench_function(BenchmarkId::new("forward_relu", name), |b| b.iter(|| ops::conv(&x, &kernel, Some(&bias), &spec, Activation::Relu).unwrap()));
+    if ch > 1 {
+        // The same convolution by direct sums (this one takes Winograd in `forward_relu`).
+        ops::set_winograd(false);
+        g.bench_function(BenchmarkId::new("forward_relu_direct", name), |b| b.iter(|| ops::conv(&x, &kernel, Some(&bias), &spec, Activation::Relu).unwrap()));
+        ops::set_winograd(true);
+    }
     // Backward: dkernel (+ dx unless this is the first layer) on top of the forward.
     g.throughput(Throughput::Elements((flops * if input_grad { 3 } else { 2 }) as u64));
     let sources: Vec<&Tensor> = if input_grad { vec![&x, &kernel, &bias] } else { vec![&kernel, &bias] };
