@@ -70,10 +70,10 @@ pub(super) fn applies<T: Float>(g: &Geom) -> bool {
         && g.n * g.out[1].div_ceil(2) * g.out[2].div_ceil(2) >= MIN_TILES
 }
 
-/// Where a task's tiles go: output rows of `row_len`-strided values starting at filter `f0`
-/// (`stride` values per row), relative to the task's first output row.
+/// Where the tiles' outputs go: the convolution's output lines, or with `pool` the pooled lines
+/// (one per band, one position per tile).
 struct Layout {
-    /// Output lines per band (2 conv lines, or 1 pooled line) and positions per output line.
+    /// Output lines per sample and positions per output line.
     out_h: usize,
     out_w: usize,
     /// Line pairs per sample and tiles per line pair.
@@ -137,8 +137,9 @@ pub(super) fn forward<T: Float>(x: &[T], w: &[T], bias: &[T], g: &Geom, act: Act
 }
 
 multiversion! {
-    /// G g Gᵀ into `u[(p · c + ch) · o + f]` (the 16 patch positions p), in two passes of whole-row vector loops: along the kernel's rows into U's positions
-    /// p = 4i + b (b < 3), then along its columns in place, plane by plane.
+    /// G g Gᵀ into `u[(p · c + ch) · o + f]` (the 16 patch positions p), in two passes of
+    /// whole-row vector loops: along the kernel's rows into U's positions p = 4i + b (b < 3),
+    /// then along its columns in place, plane by plane.
     fn kernel_transform_into[T: Float](w: &[T], c: usize, o: usize, u: &mut [T]) {
         let half = T::from(0.5).unwrap();
         let plane = c * o;
@@ -182,15 +183,15 @@ fn group_tiles(c: usize, o: usize) -> usize {
 /// in this thread's scratch.
 #[allow(clippy::too_many_arguments)]
 fn run<T: Float>(x: &[T], g: &Geom, lay: &Layout, u: &[T], bias: &[T], act: Activation, units: std::ops::Range<usize>, out: &mut [T]) {
-    let (c, fw) = (g.c, g.o);
+    let (c, o) = (g.c, g.o);
     let total = units.len() * lay.tiles;
-    let tg = group_tiles(c, fw).min(total);
+    let tg = group_tiles(c, o).min(total);
     let row0 = lay.first_row(units.start);
-    with_scratch(16 * c + 16 * tg * (c + fw) + 12 * fw, |scratch: &mut [T]| {
+    with_scratch(16 * c + 16 * tg * (c + o) + 12 * o, |scratch: &mut [T]| {
         let (patch, rest) = scratch.split_at_mut(16 * c);
         let (v, rest) = rest.split_at_mut(16 * tg * c);
-        let (m, rest) = rest.split_at_mut(16 * tg * fw);
-        let (r, ys) = rest.split_at_mut(8 * fw);
+        let (m, rest) = rest.split_at_mut(16 * tg * o);
+        let (r, ys) = rest.split_at_mut(8 * o);
         // Flat tile q → (band units.start + q / tiles, tile q % tiles of it).
         let tile_of = |q: usize| (units.start + q / lay.tiles, q % lay.tiles);
         let mut q0 = 0;
@@ -202,33 +203,33 @@ fn run<T: Float>(x: &[T], g: &Geom, lay: &Layout, u: &[T], bias: &[T], act: Acti
                 input_transform(patch, c, vq);
             }
             for p in 0..16 {
-                tile_gemm(&v[p * c..16 * nt * c], nt, c, 16 * c, &u[p * c * fw..][..c * fw], fw, &mut m[p * fw..16 * nt * fw], 16 * fw);
+                tile_gemm(&v[p * c..16 * nt * c], nt, c, 16 * c, &u[p * c * o..][..c * o], o, &mut m[p * o..16 * nt * o], 16 * o);
             }
-            for (q, mq) in m[..16 * nt * fw].chunks_exact(16 * fw).enumerate() {
+            for (q, mq) in m[..16 * nt * o].chunks_exact(16 * o).enumerate() {
                 let (unit, t) = tile_of(q0 + q);
-                output_transform(mq, fw, r, ys);
+                output_transform(mq, o, r, ys);
                 let band_row = lay.first_row(unit) - row0;
                 let simple = matches!(act, Activation::Linear | Activation::Relu);
                 if lay.pool {
-                    let dst = &mut out[(band_row + t) * fw..][..fw];
+                    let dst = &mut out[(band_row + t) * o..][..o];
                     if simple {
                         pool_tile(ys, bias, act == Activation::Relu, dst);
                         continue;
                     }
                     // Activation first, then the window's max in `pool`'s tap order.
-                    for y in ys.chunks_exact_mut(fw) {
+                    for y in ys.chunks_exact_mut(o) {
                         epilogue(y, bias, act);
                     }
                     dst.fill(T::neg_infinity());
-                    for y in ys.chunks_exact(fw) {
+                    for y in ys.chunks_exact(o) {
                         max_into(dst, y);
                     }
                 } else {
                     let line = 2 * (unit % lay.bands);
-                    for (k, y) in ys.chunks_exact(fw).enumerate() {
+                    for (k, y) in ys.chunks_exact(o).enumerate() {
                         let (a, b) = (k / 2, k % 2);
                         if line + a < lay.out_h && 2 * t + b < lay.out_w {
-                            let dst = &mut out[(band_row + a * lay.out_w + 2 * t + b) * fw..][..fw];
+                            let dst = &mut out[(band_row + a * lay.out_w + 2 * t + b) * o..][..o];
                             if simple {
                                 store_output(y, bias, act == Activation::Relu, dst);
                             } else {
@@ -302,23 +303,23 @@ multiversion! {
 }
 
 multiversion! {
-    /// Aᵀ M A of one tile (`m`: 16 · fw, position p = 4i + j, then filter) into `ys`: its 4
-    /// outputs (top-left, top-right, bottom-left, bottom-right), `fw` values each; `r` is
-    /// scratch for 8 · fw.
-    fn output_transform[T: Float](m: &[T], fw: usize, r: &mut [T], ys: &mut [T]) {
-        // Rows: r0 = m0 + m1 + m2, r1 = m1 − m2 − m3 (each 4 · fw: all four columns).
-        let (m01, m23) = m.split_at(8 * fw);
-        let ((m0, m1), (m2, m3)) = (m01.split_at(4 * fw), m23.split_at(4 * fw));
-        let (r0, r1) = r.split_at_mut(4 * fw);
+    /// Aᵀ M A of one tile (`m`: 16 · o, position p = 4i + j, then filter) into `ys`: its 4
+    /// outputs (top-left, top-right, bottom-left, bottom-right), `o` values each; `r` is
+    /// scratch for 8 · o.
+    fn output_transform[T: Float](m: &[T], o: usize, r: &mut [T], ys: &mut [T]) {
+        // Rows: r0 = m0 + m1 + m2, r1 = m1 − m2 − m3 (each 4 · o: all four columns).
+        let (m01, m23) = m.split_at(8 * o);
+        let ((m0, m1), (m2, m3)) = (m01.split_at(4 * o), m23.split_at(4 * o));
+        let (r0, r1) = r.split_at_mut(4 * o);
         for (((d0, d1), (&a, &b)), (&c, &d)) in r0.iter_mut().zip(r1.iter_mut()).zip(m0.iter().zip(m1)).zip(m2.iter().zip(m3)) {
             *d0 = a + b + c;
             *d1 = b - c - d;
         }
         // Columns, the same combination.
-        for (row, y) in r.chunks_exact(4 * fw).zip(ys.chunks_exact_mut(2 * fw)) {
-            let (s01, s23) = row.split_at(2 * fw);
-            let ((s0, s1), (s2, s3)) = (s01.split_at(fw), s23.split_at(fw));
-            let (y0, y1) = y.split_at_mut(fw);
+        for (row, y) in r.chunks_exact(4 * o).zip(ys.chunks_exact_mut(2 * o)) {
+            let (s01, s23) = row.split_at(2 * o);
+            let ((s0, s1), (s2, s3)) = (s01.split_at(o), s23.split_at(o));
+            let (y0, y1) = y.split_at_mut(o);
             for (((d0, d1), (&a, &b)), (&c, &d)) in y0.iter_mut().zip(y1.iter_mut()).zip(s0.iter().zip(s1)).zip(s2.iter().zip(s3)) {
                 *d0 = a + b + c;
                 *d1 = b - c - d;
@@ -342,9 +343,9 @@ multiversion! {
     /// dst = the max of the tile's 4 outputs `ys` after bias and linear/relu: the epilogue then
     /// `pool`'s max (a NaN wins) in one pass. An empty bias adds nothing (not even +0 to a −0).
     fn pool_tile[T: Float](ys: &[T], bias: &[T], relu: bool, dst: &mut [T]) {
-        let fw = dst.len();
-        let (y01, y23) = ys.split_at(2 * fw);
-        let ((y0, y1), (y2, y3)) = (y01.split_at(fw), y23.split_at(fw));
+        let o = dst.len();
+        let (y01, y23) = ys.split_at(2 * o);
+        let ((y0, y1), (y2, y3)) = (y01.split_at(o), y23.split_at(o));
         let ninf = T::neg_infinity();
         if bias.is_empty() {
             for ((((d, &a), &b), &c), &e) in dst.iter_mut().zip(y0).zip(y1).zip(y2).zip(y3) {
@@ -375,12 +376,12 @@ multiversion! {
     }
 }
 
-/// `m = v · u` for one patch position: (nt tiles × c channels, rows `vs` apart) times (c × fw
+/// `m = v · u` for one patch position: (nt tiles × c channels, rows `vs` apart) times (c × o
 /// filters) into nt rows `ms` apart; each sum accumulated over channels in order with one
 /// rounding per step (fused multiply-add).
 #[allow(clippy::too_many_arguments)]
-fn tile_gemm<T: Float>(v: &[T], nt: usize, c: usize, vs: usize, u: &[T], fw: usize, m: &mut [T], ms: usize) {
-    assert!(nt > 0 && v.len() >= (nt - 1) * vs + c && u.len() >= c * fw && m.len() >= (nt - 1) * ms + fw, "winograd gemm: buffers too short");
+fn tile_gemm<T: Float>(v: &[T], nt: usize, c: usize, vs: usize, u: &[T], o: usize, m: &mut [T], ms: usize) {
+    assert!(nt > 0 && v.len() >= (nt - 1) * vs + c && u.len() >= c * o && m.len() >= (nt - 1) * ms + o, "winograd gemm: buffers too short");
     #[cfg(target_arch = "x86_64")]
     if std::mem::size_of::<T>() == 4 && crate::runtime::simd::avx2() {
         // SAFETY: T is f32 (4 bytes, Float); the sizes were checked above; the CPU has AVX2+FMA
@@ -388,18 +389,18 @@ fn tile_gemm<T: Float>(v: &[T], nt: usize, c: usize, vs: usize, u: &[T], fw: usi
         unsafe {
             let (v, u, m) = (v.as_ptr().cast::<f32>(), u.as_ptr().cast::<f32>(), m.as_mut_ptr().cast::<f32>());
             if crate::runtime::simd::avx512() {
-                gemm_avx512(v, nt, c, vs, u, fw, m, ms);
+                gemm_avx512(v, nt, c, vs, u, o, m, ms);
             } else {
-                gemm_avx2(v, nt, c, vs, u, fw, m, ms);
+                gemm_avx2(v, nt, c, vs, u, o, m, ms);
             }
         }
         return;
     }
     for i in 0..nt {
-        for f in 0..fw {
+        for f in 0..o {
             let mut acc = T::zero();
             for ch in 0..c {
-                acc = v[i * vs + ch].mul_add(u[ch * fw + f], acc);
+                acc = v[i * vs + ch].mul_add(u[ch * o + f], acc);
             }
             m[i * ms + f] = acc;
         }
@@ -414,16 +415,16 @@ macro_rules! tile_gemm_kernel {
     ($name:ident, $feature:literal, $lanes:expr, $maxj:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $fma:path, $mask_load:expr, $mask_store:expr) => {
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $name(v: *const f32, rows: usize, c: usize, vs: usize, u: *const f32, fw: usize, m: *mut f32, ms: usize) {
+        unsafe fn $name(v: *const f32, rows: usize, c: usize, vs: usize, u: *const f32, o: usize, m: *mut f32, ms: usize) {
             /// Rows `i..i + R`, filter vectors from `j` (the last may be partial).
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn tile<const R: usize, const J: usize>(v: *const f32, c: usize, vs: usize, u: *const f32, fw: usize, m: *mut f32, ms: usize, i: usize, j: usize) {
-                let lanes: [usize; J] = std::array::from_fn(|q| (fw - j - q * $lanes).min($lanes));
+            unsafe fn tile<const R: usize, const J: usize>(v: *const f32, c: usize, vs: usize, u: *const f32, o: usize, m: *mut f32, ms: usize, i: usize, j: usize) {
+                let lanes: [usize; J] = std::array::from_fn(|q| (o - j - q * $lanes).min($lanes));
                 let mut acc = [[$zero; J]; R];
                 for ch in 0..c {
                     let uv: [$vec; J] = std::array::from_fn(|q| {
-                        let p = u.add(ch * fw + j + q * $lanes);
+                        let p = u.add(ch * o + j + q * $lanes);
                         if lanes[q] == $lanes { $load(p) } else { $mask_load(p, lanes[q]) }
                     });
                     for r in 0..R {
@@ -446,32 +447,32 @@ macro_rules! tile_gemm_kernel {
             }
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn rows_of<const J: usize>(v: *const f32, rows: usize, c: usize, vs: usize, u: *const f32, fw: usize, m: *mut f32, ms: usize, j: usize) {
+            unsafe fn rows_of<const J: usize>(v: *const f32, rows: usize, c: usize, vs: usize, u: *const f32, o: usize, m: *mut f32, ms: usize, j: usize) {
                 let mut i = 0;
                 while i + 6 <= rows {
-                    tile::<6, J>(v, c, vs, u, fw, m, ms, i, j);
+                    tile::<6, J>(v, c, vs, u, o, m, ms, i, j);
                     i += 6;
                 }
                 match rows - i {
-                    1 => tile::<1, J>(v, c, vs, u, fw, m, ms, i, j),
-                    2 => tile::<2, J>(v, c, vs, u, fw, m, ms, i, j),
-                    3 => tile::<3, J>(v, c, vs, u, fw, m, ms, i, j),
-                    4 => tile::<4, J>(v, c, vs, u, fw, m, ms, i, j),
-                    5 => tile::<5, J>(v, c, vs, u, fw, m, ms, i, j),
+                    1 => tile::<1, J>(v, c, vs, u, o, m, ms, i, j),
+                    2 => tile::<2, J>(v, c, vs, u, o, m, ms, i, j),
+                    3 => tile::<3, J>(v, c, vs, u, o, m, ms, i, j),
+                    4 => tile::<4, J>(v, c, vs, u, o, m, ms, i, j),
+                    5 => tile::<5, J>(v, c, vs, u, o, m, ms, i, j),
                     _ => {}
                 }
             }
             let mut j = 0;
-            while j < fw {
-                let vectors = (fw - j).div_ceil($lanes);
+            while j < o {
+                let vectors = (o - j).div_ceil($lanes);
                 if vectors >= $maxj {
-                    rows_of::<{ $maxj }>(v, rows, c, vs, u, fw, m, ms, j);
+                    rows_of::<{ $maxj }>(v, rows, c, vs, u, o, m, ms, j);
                     j += $maxj * $lanes;
                 } else if vectors >= 2 {
-                    rows_of::<2>(v, rows, c, vs, u, fw, m, ms, j);
+                    rows_of::<2>(v, rows, c, vs, u, o, m, ms, j);
                     j += 2 * $lanes;
                 } else {
-                    rows_of::<1>(v, rows, c, vs, u, fw, m, ms, j);
+                    rows_of::<1>(v, rows, c, vs, u, o, m, ms, j);
                     j += $lanes;
                 }
             }
