@@ -742,10 +742,13 @@ multiversion! {
     /// last): windows of p1 × p2 positions, stride = window. Taps in the order `pool` visits
     /// them, with its max (a NaN wins), so the values are the same.
     fn max_pool_lines[T: Float](conv_out: &[T], o: usize, n2: usize, p1: usize, p2: usize, line: &mut [T]) {
-        for (j, dst) in line.chunks_mut(o).enumerate() {
-            dst.fill(T::neg_infinity());
-            for a in 0..p1 {
-                for b in 0..p2 {
+        line.fill(T::neg_infinity());
+        // Tap by tap over the whole line: consecutive updates of one output are a line apart
+        // (the max compiles to masked stores, which a load of the same address right after
+        // would wait on).
+        for a in 0..p1 {
+            for b in 0..p2 {
+                for (j, dst) in line.chunks_mut(o).enumerate() {
                     let at = (a * n2 + j * p2 + b) * o;
                     super::pool::max_into(dst, &conv_out[at..at + o]);
                 }
