@@ -2,7 +2,8 @@
 //! chosen at run time (the wheel is baseline x86-64); `RKERAS_SIMD=avx2` caps it at AVX2 and
 //! `RKERAS_SIMD=scalar` (or `set_scalar(true)`) forces the portable scalar path, which is always
 //! compiled, so tests cover every path and other architectures keep building. All paths compute
-//! the same expressions in the same order (no contraction into FMA), so they agree bit for bit.
+//! the same expressions in the same order, fusing a multiply-add only where every path fuses it
+//! (`mul_add` in the scalar one), so they agree bit for bit.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

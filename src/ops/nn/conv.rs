@@ -251,9 +251,10 @@ pub(super) fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
 /// ≤ 16, see `Geom::is_narrow`) given tap-major (`colt[t * rows + i]`, see `im2col_t`), where
 /// the gemm crate's blocking costs more than the product. The
 /// accumulators of four rows stay in registers across the few taps (accumulating in the output
-/// rows instead stalls on store-to-load forwarding at every tap). Products and sums are separate
-/// roundings in every path (no FMA), so all paths give the same bits; the bias is added after the
-/// sum and relu keeps NaN, as the epilogue does.
+/// rows instead stalls on store-to-load forwarding at every tap). f32 sums take one fused
+/// multiply-add per tap in every path (`mul_add` in the scalar one), so all paths give the same
+/// bits; f64 has only the scalar path and keeps separate roundings (a software `fma` would be
+/// slow). The bias is added after the sum and relu keeps NaN, as the epilogue does.
 fn narrow_rows<T: Float>(colt: &[T], width: usize, w: &[T], o: usize, out: &mut [T], bias: &[T], relu: bool) {
     let rows = out.len() / o.max(1);
     assert!(colt.len() >= rows * width && w.len() >= width * o && (bias.is_empty() || bias.len() >= o), "narrow conv: buffers too short");
@@ -276,7 +277,11 @@ fn narrow_rows<T: Float>(colt: &[T], width: usize, w: &[T], o: usize, out: &mut 
         for (j, y) in row.iter_mut().enumerate() {
             let mut acc = T::zero();
             for t in 0..width {
-                acc += colt[t * rows + i] * w[t * o + j];
+                if std::mem::size_of::<T>() == 4 {
+                    acc = colt[t * rows + i].mul_add(w[t * o + j], acc);
+                } else {
+                    acc += colt[t * rows + i] * w[t * o + j];
+                }
             }
             if relu {
                 if !bias.is_empty() {
@@ -296,7 +301,7 @@ fn narrow_rows<T: Float>(colt: &[T], width: usize, w: &[T], o: usize, out: &mut 
 /// hide the add latency (a tile of 4 rows × 1 vector was bound by its 4 dependent chains).
 #[cfg(target_arch = "x86_64")]
 macro_rules! narrow_kernel {
-    ($name:ident, $feature:literal, $lanes:expr, $rows:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $mul:path, $add:path, $max:path, $mask_load:expr, $mask_store:expr) => {
+    ($name:ident, $feature:literal, $lanes:expr, $rows:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $fma:path, $add:path, $max:path, $mask_load:expr, $mask_store:expr) => {
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn $name(col: *const f32, rows: usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool) {
@@ -311,7 +316,7 @@ macro_rules! narrow_kernel {
                     for r in 0..R {
                         let a = $set1(*col.add(t * rows + i + r));
                         for v in 0..J {
-                            acc[r][v] = $add(acc[r][v], $mul(a, wv[v]));
+                            acc[r][v] = $fma(a, wv[v], acc[r][v]);
                         }
                     }
                 }
@@ -390,7 +395,7 @@ narrow_kernel!(
     _mm512_set1_ps,
     _mm512_loadu_ps,
     _mm512_storeu_ps,
-    _mm512_mul_ps,
+    _mm512_fmadd_ps,
     _mm512_add_ps,
     _mm512_max_ps,
     |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(tail_mask16(lanes), p),
@@ -408,7 +413,7 @@ narrow_kernel!(
     _mm256_set1_ps,
     _mm256_loadu_ps,
     _mm256_storeu_ps,
-    _mm256_mul_ps,
+    _mm256_fmadd_ps,
     _mm256_add_ps,
     _mm256_max_ps,
     |p: *const f32, lanes: usize| _mm256_maskload_ps(p, tail_mask8(lanes)),
