@@ -213,6 +213,32 @@ def test_winograd_convs_match_the_definition_and_the_direct_path(padding):
     assert not np.array_equal(results[True][1], results[False][1])
 
 
+def test_gradients_through_a_winograd_forward_match_the_direct_path():
+    # The backward is the exact convolution's whatever computed the forward (its relu mask
+    # comes from the saved output): float32 gradients with and without Winograd agree.
+    from rkeras import _core
+
+    rng = np.random.default_rng(6)
+    x = rkeras.Variable(rng.normal(size=(6, 12, 12, 8)).astype("float32"))
+    w = rkeras.Variable(rng.normal(size=(3, 3, 8, 16)).astype("float32"))
+
+    def grads():
+        with rkeras.GradientTape() as tape:
+            y = ops.max_pool(ops.conv(x, w, padding="same", activation="relu"), 2)
+            loss = ops.sum(ops.square(y))
+        return [np.asarray(g) for g in tape.gradient(loss, [x, w])]
+
+    try:
+        _core._set_winograd(True)
+        fast = grads()
+        _core._set_winograd(False)
+        direct = grads()
+    finally:
+        _core._set_winograd(True)
+    for a, b in zip(fast, direct):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
 # ---- layer contract ---------------------------------------------------------------------
 
 LAYER_CASES = [

@@ -118,17 +118,56 @@ macro_rules! multiversion {
     };
 }
 
-/// Lane masks of the first `lanes` lanes (for the masked loads and stores of a row's tail),
-/// used by the hand-written AVX-512 / AVX2 kernels (`kernels::skinny`, the narrow convolution).
+/// Lane masks of the first `lanes` lanes (for the masked loads and stores of a row's tail).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) unsafe fn tail_mask16(lanes: usize) -> std::arch::x86_64::__mmask16 {
+unsafe fn tail_mask16(lanes: usize) -> std::arch::x86_64::__mmask16 {
     ((1u32 << lanes) - 1) as std::arch::x86_64::__mmask16
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) unsafe fn tail_mask8(lanes: usize) -> std::arch::x86_64::__m256i {
+unsafe fn tail_mask8(lanes: usize) -> std::arch::x86_64::__m256i {
     use std::arch::x86_64::*;
     _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+}
+
+// The first `lanes` lanes of a row's tail, loaded (the rest zero) or stored, for the
+// hand-written AVX-512 / AVX2 kernels written over a lane type (`kernels::skinny`, the narrow
+// convolution, Winograd's products): one definition each, passed to their macros.
+
+/// # Safety
+/// The CPU has AVX-512F; `p` is valid for `lanes` ≤ 16 floats.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn load_tail16(p: *const f32, lanes: usize) -> std::arch::x86_64::__m512 {
+    std::arch::x86_64::_mm512_maskz_loadu_ps(tail_mask16(lanes), p)
+}
+
+/// # Safety
+/// As `load_tail16`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn store_tail16(p: *mut f32, v: std::arch::x86_64::__m512, lanes: usize) {
+    std::arch::x86_64::_mm512_mask_storeu_ps(p, tail_mask16(lanes), v)
+}
+
+/// # Safety
+/// The CPU has AVX2; `p` is valid for `lanes` ≤ 8 floats.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn load_tail8(p: *const f32, lanes: usize) -> std::arch::x86_64::__m256 {
+    std::arch::x86_64::_mm256_maskload_ps(p, tail_mask8(lanes))
+}
+
+/// # Safety
+/// As `load_tail8`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn store_tail8(p: *mut f32, v: std::arch::x86_64::__m256, lanes: usize) {
+    std::arch::x86_64::_mm256_maskstore_ps(p, tail_mask8(lanes), v)
 }

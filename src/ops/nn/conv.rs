@@ -381,8 +381,6 @@ macro_rules! narrow_kernel {
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
-#[cfg(target_arch = "x86_64")]
-use crate::runtime::simd::{tail_mask16, tail_mask8};
 
 #[cfg(target_arch = "x86_64")]
 narrow_kernel!(
@@ -398,8 +396,8 @@ narrow_kernel!(
     _mm512_fmadd_ps,
     _mm512_add_ps,
     _mm512_max_ps,
-    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(tail_mask16(lanes), p),
-    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, tail_mask16(lanes), v)
+    crate::runtime::simd::load_tail16,
+    crate::runtime::simd::store_tail16
 );
 
 #[cfg(target_arch = "x86_64")]
@@ -416,8 +414,8 @@ narrow_kernel!(
     _mm256_fmadd_ps,
     _mm256_add_ps,
     _mm256_max_ps,
-    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, tail_mask8(lanes)),
-    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, tail_mask8(lanes), v)
+    crate::runtime::simd::load_tail8,
+    crate::runtime::simd::store_tail8
 );
 
 thread_local! {

@@ -482,8 +482,6 @@ macro_rules! tile_gemm_kernel {
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
-#[cfg(target_arch = "x86_64")]
-use crate::runtime::simd::{tail_mask16, tail_mask8};
 
 #[cfg(target_arch = "x86_64")]
 tile_gemm_kernel!(
@@ -497,8 +495,8 @@ tile_gemm_kernel!(
     _mm512_loadu_ps,
     _mm512_storeu_ps,
     _mm512_fmadd_ps,
-    |p: *const f32, lanes: usize| _mm512_maskz_loadu_ps(tail_mask16(lanes), p),
-    |p: *mut f32, v: __m512, lanes: usize| _mm512_mask_storeu_ps(p, tail_mask16(lanes), v)
+    crate::runtime::simd::load_tail16,
+    crate::runtime::simd::store_tail16
 );
 
 #[cfg(target_arch = "x86_64")]
@@ -513,8 +511,8 @@ tile_gemm_kernel!(
     _mm256_loadu_ps,
     _mm256_storeu_ps,
     _mm256_fmadd_ps,
-    |p: *const f32, lanes: usize| _mm256_maskload_ps(p, tail_mask8(lanes)),
-    |p: *mut f32, v: __m256, lanes: usize| _mm256_maskstore_ps(p, tail_mask8(lanes), v)
+    crate::runtime::simd::load_tail8,
+    crate::runtime::simd::store_tail8
 );
 
 #[cfg(test)]
