@@ -162,23 +162,25 @@ def test_batch_norm_kernel_matches_numpy_and_finite_differences(rank_extra, seed
     finite_difference_check(lambda x, g, b: _nn.batch_norm_training(x, g, b, axis, 1e-3)[0], [x, gamma, beta])
 
 
+def _conv_pool_grads(x, w):
+    """Tape gradients of sum(max_pool(relu(conv(x, w)))²) with respect to x and w."""
+    with rkeras.GradientTape() as tape:
+        y = ops.max_pool(ops.conv(x, w, padding="same", activation="relu"), 2)
+        loss = ops.sum(ops.square(y))
+    return [np.asarray(g) for g in tape.gradient(loss, [x, w])]
+
+
 def test_conv_and_pool_are_the_same_for_any_thread_count():
     rng = np.random.default_rng(3)
     x = rkeras.Variable(rng.normal(size=(4, 12, 11, 3)).astype("float32"))
     w = rkeras.Variable(rng.normal(size=(3, 3, 3, 8)).astype("float32"))
 
-    def run():
-        with rkeras.GradientTape() as tape:
-            y = ops.max_pool(ops.conv(x, w, padding="same", activation="relu"), 2)
-            loss = ops.sum(ops.square(y))
-        return [np.asarray(g) for g in tape.gradient(loss, [x, w])]
-
     before = rkeras.config.get_num_threads()
     try:
         rkeras.config.set_num_threads(1)
-        one = run()
+        one = _conv_pool_grads(x, w)
         rkeras.config.set_num_threads(2)
-        two = run()
+        two = _conv_pool_grads(x, w)
     finally:
         rkeras.config.set_num_threads(before)
     for a, b in zip(one, two):
@@ -221,18 +223,11 @@ def test_gradients_through_a_winograd_forward_match_the_direct_path():
     rng = np.random.default_rng(6)
     x = rkeras.Variable(rng.normal(size=(6, 12, 12, 8)).astype("float32"))
     w = rkeras.Variable(rng.normal(size=(3, 3, 8, 16)).astype("float32"))
-
-    def grads():
-        with rkeras.GradientTape() as tape:
-            y = ops.max_pool(ops.conv(x, w, padding="same", activation="relu"), 2)
-            loss = ops.sum(ops.square(y))
-        return [np.asarray(g) for g in tape.gradient(loss, [x, w])]
-
     try:
         _core._set_winograd(True)
-        fast = grads()
+        fast = _conv_pool_grads(x, w)
         _core._set_winograd(False)
-        direct = grads()
+        direct = _conv_pool_grads(x, w)
     finally:
         _core._set_winograd(True)
     for a, b in zip(fast, direct):
