@@ -90,6 +90,24 @@ def test_variables():
     assert v.numpy()[0] == 1.5
 
 
+def test_variables_copy_the_arrays_they_are_given():
+    # As in Keras: writing the array afterwards does not change the variable.
+    a = np.ones(3, np.float32)
+    v = rkeras.Variable(a)
+    b = np.full(3, 2.0, np.float32)
+    a[0] = 5.0
+    np.testing.assert_array_equal(v.numpy(), [1.0, 1.0, 1.0])
+    v.assign(b)
+    b[1] = 7.0
+    np.testing.assert_array_equal(v.numpy(), [2.0, 2.0, 2.0])
+    layer = rkeras.layers.Dense(2)
+    layer.build((None, 3))
+    kernel = np.ones((3, 2), np.float32)
+    layer.set_weights([kernel, np.zeros(2, np.float32)])
+    kernel[0, 0] = 9.0
+    np.testing.assert_array_equal(layer.get_weights()[0], np.ones((3, 2)))
+
+
 def test_thread_settings():
     n = rkeras.config.get_num_threads()
     rkeras.config.set_num_threads(1)

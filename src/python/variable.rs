@@ -70,7 +70,8 @@ impl PyVariable {
                 Some(f) => f(&current, &v)?,
                 None => v,
             };
-            Ok(out.contiguous())
+            // Our own copy: a numpy array assigned here stays the caller's to change.
+            Ok(out.contiguous_owned())
         })?;
         *self.state_mut(py) = new;
         Ok(())
@@ -123,7 +124,9 @@ impl PyVariable {
             }
         }
         Ok(PyVariable {
-            state: RwLock::new(t.contiguous()),
+            // Our own copy (as Keras's variables): the initial value may be a numpy array the
+            // caller keeps writing.
+            state: RwLock::new(t.contiguous_owned()),
             id: TensorId::fresh(),
             trainable: AtomicBool::new(trainable),
             name: name.unwrap_or_else(|| "variable".to_string()),

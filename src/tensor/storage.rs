@@ -106,6 +106,16 @@ impl Storage {
         self.len() == 0
     }
 
+    /// Whether the memory is lent by another owner (see `Buffer::foreign`).
+    pub fn is_foreign(&self) -> bool {
+        match self {
+            Storage::F32(b) => b.is_foreign(),
+            Storage::F64(b) => b.is_foreign(),
+            Storage::I64(b) => b.is_foreign(),
+            Storage::Bool(b) => b.is_foreign(),
+        }
+    }
+
     /// Address of the first element, for identity checks (e.g. "shares memory with").
     pub fn base_ptr(&self) -> usize {
         match self {

@@ -257,6 +257,21 @@ impl Tensor {
         if self.layout.is_contiguous() {
             return self.clone();
         }
+        self.copied()
+    }
+
+    /// `contiguous`, and in memory of our own: a view of a foreign buffer (a numpy array lent
+    /// without a copy) is copied, as its owner may write it later. For values that are kept,
+    /// such as a variable's.
+    pub fn contiguous_owned(&self) -> Tensor {
+        if self.layout.is_contiguous() && !self.storage.is_foreign() {
+            return self.clone();
+        }
+        self.copied()
+    }
+
+    /// The value in a fresh contiguous buffer, with the same identity.
+    fn copied(&self) -> Tensor {
         let t = match &self.storage {
             Storage::F32(b) => Tensor::from_vec_unchecked(copy_layout(b.as_slice(), &self.layout), self.shape()),
             Storage::F64(b) => Tensor::from_vec_unchecked(copy_layout(b.as_slice(), &self.layout), self.shape()),

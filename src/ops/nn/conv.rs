@@ -608,7 +608,9 @@ pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec,
     out_shape.extend_from_slice(&g.out[3 - nd..]);
     out_shape.push(g.o);
     let out = crate::dispatch_float!(x.dtype(), "conv", |T| {
-        let out = forward::<T>(&x.data::<T>()?, &kernel.data::<T>()?, bias.as_ref().map(|b| b.data::<T>()).transpose()?.as_deref(), &g, activation);
+        // Training changes the kernel every step: its Winograd transform is cached in inference only.
+        let cacheable = (!crate::autograd::is_recording()).then_some(&kernel);
+        let out = forward::<T>(&x.data::<T>()?, &kernel.data::<T>()?, cacheable, bias.as_ref().map(|b| b.data::<T>()).transpose()?.as_deref(), &g, activation);
         Tensor::from_vec(out, &out_shape)?
     });
     let mut inputs = vec![&x, &kernel];
@@ -619,7 +621,8 @@ pub fn conv(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec,
     Ok(out)
 }
 
-fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activation) -> Vec<T> {
+/// `kernel`: the tensor whose values `w` are, when a transform of it may be cached.
+fn forward<T: Float>(x: &[T], w: &[T], kernel: Option<&Tensor>, bias: Option<&[T]>, g: &Geom, act: Activation) -> Vec<T> {
     let (rows, o) = (g.rows(), g.o);
     // Every path below writes every element (gemm without accumulation, per group and tile).
     let mut out = uninit_vec::<T>(rows * o);
@@ -636,7 +639,7 @@ fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &Geom, act: Activa
         return out;
     }
     if super::winograd::applies::<T>(g) {
-        return super::winograd::forward(x, w, bias, g, act, false);
+        return super::winograd::forward(x, w, kernel, bias, g, act, false);
     }
     let (tile, width) = (g.tile_rows(), g.width());
     par_chunks_mut(&mut out, tile * o, |start, chunk| {
@@ -714,7 +717,7 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
         // batch 1, so both cores share a single image, several for larger batches.
         let (line_len, rows_per_line) = (q2 * o, p[1] * n2);
         let lines_per_task = (g.tile_rows() / rows_per_line).max(1);
-        let mut out = if winograd_pools { super::winograd::forward(&xs, &ws, bias_vals, &g, activation, true) } else { uninit_vec::<T>(g.n * q1 * line_len) };
+        let mut out = if winograd_pools { super::winograd::forward(&xs, &ws, Some(&kernel), bias_vals, &g, activation, true) } else { uninit_vec::<T>(g.n * q1 * line_len) };
         if !winograd_pools && !out.is_empty() {
             par_chunks_mut(&mut out, lines_per_task * line_len, |start, lines| {
                 with_scratch(lines_per_task * rows_per_line * (width + o), |scratch: &mut [T]| {

@@ -14,24 +14,26 @@
 //! identical across them, and `conv_max_pool` (which pools each tile as soon as it is computed:
 //! a 2×2 window is a tile) gives exactly the bits of `conv` then `pool`.
 //!
-//! The kernel is transformed once per call; tasks take runs of output line pairs ("bands") and
+//! The kernel is transformed once per call, or taken from a small cache of recent inference
+//! calls' transforms (`transformed_kernel`); tasks take runs of output line pairs ("bands") and
 //! transform their input patches in groups of tiles that stay in L1 with their products.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::conv::{copy_channels, with_scratch, Geom};
 use super::dense::{epilogue, Activation};
 use super::pool::{max_into, max_step};
 use crate::multiversion;
-use crate::runtime::par_chunks_mut;
-use crate::tensor::{uninit_vec, Float};
+use crate::runtime::par_map_mut;
+use crate::tensor::{uninit_vec, Buffer, Float, Tensor};
 
-/// Fewest tiles (2×2 output blocks over the batch) worth the transforms. A single small image
-/// (the cnn benchmark's conv2 at batch 1 has 36) keeps the direct path: tried there with tasks
-/// taking blocks of filters, Winograd was faster in the host's quiet phases (15.3 vs 16.7 µs)
-/// and slower in its slow ones (24.2 vs 21.8), the two tasks having no slack to rebalance;
-/// from batch 4 (144 tiles) it wins (cnn predict 87 vs 97 µs at batch 4, 496 vs 656 at 32).
-const MIN_TILES: usize = 96;
+/// Fewest tiles (2×2 output blocks over the batch) worth the transforms, with the kernel's
+/// transform cached (inference). Measured at batch 1 against the direct path, 2 threads: 36
+/// tiles (the cnn benchmark's conv2, 13×13×32 → 64) 9.7 vs 14.2 µs, 16 tiles 1.2–2.3× faster
+/// across 8–64 channels, 4 tiles 0.9–1.3×, a single tile 0.8×.
+const MIN_TILES: usize = 16;
 
 const UNKNOWN: u8 = 0;
 const ON: u8 = 1;
@@ -70,6 +72,67 @@ pub(super) fn applies<T: Float>(g: &Geom) -> bool {
         && g.n * g.out[1].div_ceil(2) * g.out[2].div_ceil(2) >= MIN_TILES
 }
 
+/// Most transformed kernels kept, and the largest kept (floats: 16 · channels · filters); a
+/// larger kernel's convolution is long enough for its transform not to matter.
+const CACHED_KERNELS: usize = 8;
+const MAX_CACHED_FLOATS: usize = 1 << 18;
+
+/// A transformed kernel and the buffer it came from. The weak reference keeps that buffer's
+/// allocation from being reused for another one while the entry lives, and makes the buffer
+/// shared, and a shared buffer is never written (writers copy first: `Tensor::make_mut`), so the
+/// entry stays the transform of exactly the values at its address; a variable updated since has
+/// a new buffer and misses.
+struct CachedKernel {
+    source: Box<dyn Any + Send + Sync>,
+    at: usize,
+    len: usize,
+    u: Arc<dyn Any + Send + Sync>,
+}
+
+static KERNEL_CACHE: Mutex<Vec<CachedKernel>> = Mutex::new(Vec::new());
+
+/// G g Gᵀ of `w` (the values of `kernel` when given). For a kernel whose buffer this crate owns
+/// (numpy memory could change under us) the transform is looked up in, or added to, the cache:
+/// inference calls with the same weights transform them once (at batch 1 the transform is about
+/// a sixth of the convolution).
+fn transformed_kernel<T: Float>(w: &[T], kernel: Option<&Tensor>, c: usize, o: usize) -> Arc<Vec<T>> {
+    let compute = || {
+        let mut u = uninit_vec::<T>(16 * c * o);
+        kernel_transform_into(w, c, o, &mut u);
+        Arc::new(u)
+    };
+    let Some(buffer) = kernel.and_then(|k| T::buffer(k.storage())) else {
+        return compute();
+    };
+    if buffer.is_foreign() || 16 * c * o > MAX_CACHED_FLOATS {
+        return compute();
+    }
+    let (at, len) = (w.as_ptr() as usize, w.len());
+    // `w` must be this buffer's own memory (not a copy made for another layout).
+    let own = buffer.as_slice().as_ptr_range();
+    if !(own.start as usize <= at && at + len * std::mem::size_of::<T>() <= own.end as usize) {
+        return compute();
+    }
+    let mut cache = KERNEL_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    // Drop the entries of buffers that are gone.
+    cache.retain(|e| e.source.downcast_ref::<Weak<Buffer<T>>>().is_none_or(|weak| weak.strong_count() > 0));
+    let hit = cache.iter().position(|e| e.at == at && e.len == len && e.source.downcast_ref::<Weak<Buffer<T>>>().is_some_and(|weak| weak.as_ptr() == Arc::as_ptr(buffer)));
+    if let Some(i) = hit {
+        let entry = cache.remove(i);
+        let u = entry.u.clone().downcast::<Vec<T>>().ok();
+        cache.insert(0, entry);
+        if let Some(u) = u {
+            return u;
+        }
+    }
+    drop(cache);
+    let u = compute();
+    let mut cache = KERNEL_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.insert(0, CachedKernel { source: Box::new(Arc::downgrade(buffer)), at, len, u: u.clone() });
+    cache.truncate(CACHED_KERNELS);
+    u
+}
+
 /// Where the tiles' outputs go: the convolution's output lines, or with `pool` the pooled lines
 /// (one per band, one position per tile).
 struct Layout {
@@ -92,7 +155,7 @@ impl Layout {
             Layout { out_h: h, out_w: w, bands: h.div_ceil(2), tiles: w.div_ceil(2), pool }
         }
     }
-    /// First output row of band `unit` (= sample · bands + band).
+    /// First output row of band `unit` (= sample · bands + band; `n · bands`: the end).
     fn first_row(&self, unit: usize) -> usize {
         let (s, b) = (unit / self.bands, unit % self.bands);
         (s * self.out_h + if self.pool { b } else { 2 * b }) * self.out_w
@@ -103,8 +166,10 @@ impl Layout {
 }
 
 /// The convolution (rows × filters in `conv`'s layout, bias and activation applied), or with
-/// `pool` its 2×2 max pooling (stride 2, valid) without storing the convolution.
-pub(super) fn forward<T: Float>(x: &[T], w: &[T], bias: &[T], g: &Geom, act: Activation, pool: bool) -> Vec<T> {
+/// `pool` its 2×2 max pooling (stride 2, valid) without storing the convolution. `kernel`: the
+/// tensor whose values `w` are, when its transform may be cached (inference).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn forward<T: Float>(x: &[T], w: &[T], kernel: Option<&Tensor>, bias: &[T], g: &Geom, act: Activation, pool: bool) -> Vec<T> {
     let lay = Layout::new(g, pool);
     let (n, o, c) = (g.n, g.o, g.c);
     let mut out = uninit_vec::<T>(lay.rows(n) * o);
@@ -112,27 +177,19 @@ pub(super) fn forward<T: Float>(x: &[T], w: &[T], bias: &[T], g: &Geom, act: Act
     if out.is_empty() || units == 0 || lay.tiles == 0 {
         return out;
     }
-    let mut u = uninit_vec::<T>(16 * c * o);
-    kernel_transform_into(w, c, o, &mut u);
-    let row_len = lay.out_w * o;
-    if pool || g.out[1].is_multiple_of(2) {
-        // Every band has the same number of output lines: tasks take runs of bands.
-        let band_len = row_len * if pool { 1 } else { 2 };
-        let per_task = units.div_ceil(8).max(1);
-        par_chunks_mut(&mut out, per_task * band_len, |start, chunk| {
-            let u0 = start / band_len;
-            run(x, g, &lay, &u, bias, act, u0..u0 + chunk.len() / band_len, chunk);
-        });
-    } else {
-        // The last band of each sample has one line: tasks take whole samples.
-        let sample_len = lay.out_h * row_len;
-        let per_task = n.div_ceil(8).max(1);
-        par_chunks_mut(&mut out, per_task * sample_len, |start, chunk| {
-            let s0 = start / sample_len;
-            let s1 = s0 + chunk.len() / sample_len;
-            run(x, g, &lay, &u, bias, act, s0 * lay.bands..s1 * lay.bands, chunk);
-        });
+    let u = transformed_kernel(w, kernel, c, o);
+    // Tasks take runs of about an eighth of the bands. A run's output rows are consecutive; runs
+    // differ in length where a sample's last band has a single line (odd output heights).
+    let per_task = units.div_ceil(8);
+    let mut tasks: Vec<(std::ops::Range<usize>, &mut [T])> = Vec::with_capacity(units.div_ceil(per_task));
+    let mut rest = &mut out[..];
+    for u0 in (0..units).step_by(per_task) {
+        let u1 = (u0 + per_task).min(units);
+        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut((lay.first_row(u1) - lay.first_row(u0)) * o);
+        tasks.push((u0..u1, chunk));
+        rest = tail;
     }
+    par_map_mut(&mut tasks, |(units, chunk)| run(x, g, &lay, &u, bias, act, units.clone(), chunk));
     out
 }
 
@@ -567,10 +624,10 @@ mod tests {
     }
 
     #[test]
-    fn a_single_small_image_keeps_the_direct_path() {
-        // The cnn benchmark's conv2: 36 tiles at batch 1, 144 at batch 4.
-        let g = |n: usize| geometry("conv", &[n, 13, 13, 32], &[3, 3, 32, 64], &spec([(0, 0); 2])).unwrap();
-        assert!(!applies::<f32>(&g(1)) && applies::<f32>(&g(4)));
+    fn a_tiny_image_keeps_the_direct_path() {
+        // 3 × 3 tiles at batch 1, 18 at batch 2; the cnn benchmark's conv2 has 36 at batch 1.
+        let g = |n: usize, h: usize| geometry("conv", &[n, h, h, 32], &[3, 3, 32, 64], &spec([(0, 0); 2])).unwrap();
+        assert!(!applies::<f32>(&g(1, 8)) && applies::<f32>(&g(2, 8)) && applies::<f32>(&g(1, 13)));
     }
 
     #[test]
@@ -599,6 +656,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_cached_kernel_transform_follows_the_kernel_values() {
+        // Inference calls reuse the transform of a kernel's buffer; writing the kernel (copy on
+        // write, the cache's reference makes it shared) gives a new buffer and a new transform.
+        let xs = [1, 13, 13, 32];
+        let x = f32s(&rand64(&xs, 12));
+        let mut w = f32s(&rand64(&[3, 3, 32, 64], 13));
+        assert!(applies::<f32>(&geometry("conv", &xs, &[3, 3, 32, 64], &spec([(0, 0); 2])).unwrap()));
+        let run = |w: &Tensor| (vals(&conv(&x, w, None, &spec([(0, 0); 2]), Activation::Linear).unwrap()), vals(&conv_max_pool(&x, w, None, &spec([(0, 0); 2]), Activation::Linear, &[2, 2]).unwrap()));
+        let fresh = |w: &Tensor| run(&Tensor::from_vec(w.to_vec::<f32>().unwrap(), w.shape()).unwrap());
+        let first = run(&w);
+        assert_eq!(run(&w), first);
+        assert_eq!(fresh(&w), first);
+        let before = w.storage().base_ptr();
+        w.make_mut::<f32>().unwrap()[5 * 64 + 7] += 1.0;
+        assert_ne!(w.storage().base_ptr(), before, "a cached kernel is shared: writing it copies");
+        let changed = run(&w);
+        assert_ne!(changed, first);
+        assert_eq!(changed, fresh(&w));
+        assert_eq!(run(&w), changed);
+    }
+
+    #[test]
+    fn a_foreign_kernel_buffer_is_never_cached() {
+        // Memory lent by another owner (a numpy array) may change between calls.
+        let xs = [1, 13, 13, 32];
+        let x = f32s(&rand64(&xs, 14));
+        let mut values: Vec<f32> = vals(&rand64(&[3, 3, 32, 64], 15)).iter().map(|&v| v as f32).collect();
+        let ptr = values.as_mut_ptr();
+        let len = values.len();
+        // SAFETY: `values` outlives every use of the tensor and is written only between calls.
+        let buffer = unsafe { Buffer::foreign(ptr, len, Box::new(())) };
+        let w = Tensor::new(crate::tensor::Storage::F32(Arc::new(buffer)), crate::tensor::Layout::contiguous(&[3, 3, 32, 64])).unwrap();
+        let run = || vals(&conv_max_pool(&x, &w, None, &spec([(0, 0); 2]), Activation::Linear, &[2, 2]).unwrap());
+        let first = run();
+        // SAFETY: as above; no call is running.
+        unsafe { *ptr.add(5 * 64 + 7) += 1.0 };
+        let changed = run();
+        assert_ne!(changed, first);
+        let owned = Tensor::from_vec(values.clone(), &[3, 3, 32, 64]).unwrap();
+        assert_eq!(changed, vals(&conv_max_pool(&x, &owned, None, &spec([(0, 0); 2]), Activation::Linear, &[2, 2]).unwrap()));
+        drop(w);
+        drop(values);
     }
 
     #[test]
