@@ -129,7 +129,10 @@ struct Job {
 
 struct Hot {
     state: AtomicU64,
-    next: AtomicUsize,
+    /// Indices taken: from the front by the caller (low 32 bits), from the back by helpers (high
+    /// 32 bits). So a loop run again and again (inference) tends to give each core the same
+    /// indices, whose data are then still in its cache.
+    taken: AtomicU64,
     job: UnsafeCell<Job>,
     /// Helpers currently spinning or working for this pool.
     helpers: AtomicUsize,
@@ -153,7 +156,7 @@ impl Hot {
         let f: &'static (dyn Fn(usize) + Sync) = &noop;
         Hot {
             state: AtomicU64::new(0),
-            next: AtomicUsize::new(0),
+            taken: AtomicU64::new(0),
             job: UnsafeCell::new(Job { f, count: 0 }),
             helpers: AtomicUsize::new(0),
             max_helpers: threads.saturating_sub(1),
@@ -162,17 +165,30 @@ impl Hot {
         }
     }
 
-    /// Take indices until none is left.
-    fn work(&self, job: Job) {
+    /// Take indices until none is left: the caller from the front, helpers from the back.
+    fn work(&self, job: Job, helper: bool) {
         // SAFETY: see `Job`: `f` outlives the loop.
         let f = unsafe { &*job.f };
+        let mut taken = self.taken.load(Ordering::Relaxed);
         loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= job.count {
+            let (front, back) = (taken & 0xFFFF_FFFF, taken >> 32);
+            if front + back >= job.count as u64 {
                 break;
             }
-            f(i);
+            let (next, i) = if helper { (taken + (1 << 32), job.count - 1 - back as usize) } else { (taken + 1, front as usize) };
+            match self.taken.compare_exchange_weak(taken, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => {
+                    f(i);
+                    taken = self.taken.load(Ordering::Relaxed);
+                }
+                Err(now) => taken = now,
+            }
         }
+    }
+
+    /// Make every later `work` call find no index left.
+    fn stop(&self) {
+        self.taken.store(0x7FFF_FFFF, Ordering::Relaxed);
     }
 
     /// A helper's life: join each new open loop, and leave after `HELPER_SPIN` without one.
@@ -194,9 +210,9 @@ impl Hot {
                 seen = seq;
                 // SAFETY: joined an open loop, so `job` is published and stays valid until we leave.
                 let job = unsafe { *self.job.get() };
-                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(job))) {
+                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(job, true))) {
                     // Stop the others taking more indices; the caller re-raises the panic.
-                    self.next.store(usize::MAX / 2, Ordering::Relaxed);
+                    self.stop();
                     *self.panicked.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
                 }
                 self.state.fetch_sub(1, Ordering::Release);
@@ -227,7 +243,7 @@ struct CloseOnDrop<'a>(&'a Hot);
 impl Drop for CloseOnDrop<'_> {
     fn drop(&mut self) {
         let hot = self.0;
-        hot.next.store(usize::MAX / 2, Ordering::Relaxed);
+        hot.stop();
         hot.state.fetch_and(!OPEN, Ordering::AcqRel);
         // Helpers inside finish the index they hold; one descheduled by the OS may take a while.
         let mut spins = 0u32;
@@ -258,7 +274,7 @@ fn for_each_index(count: usize, f: &(dyn Fn(usize) + Sync)) {
     let seq = (hot.state.load(Ordering::Relaxed) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
     // SAFETY: we hold `dispatch` and the previous loop closed with no helper inside.
     unsafe { *hot.job.get() = Job { f: f_static, count } };
-    hot.next.store(0, Ordering::Relaxed);
+    hot.taken.store(0, Ordering::Relaxed);
     hot.state.store(seq << 32 | OPEN, Ordering::Release);
     let close = CloseOnDrop(&hot);
     let wanted = hot.max_helpers.min(count - 1);
@@ -269,7 +285,7 @@ fn for_each_index(count: usize, f: &(dyn Fn(usize) + Sync)) {
         pool.spawn(move || h.helper(seq.wrapping_sub(1) & 0xFFFF_FFFF));
     }
     IN_LOOP.with(|c| c.set(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hot.work(Job { f: f_static, count })));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hot.work(Job { f: f_static, count }, false)));
     IN_LOOP.with(|c| c.set(false));
     drop(close);
     if let Err(p) = result {
@@ -347,5 +363,17 @@ mod tests {
         assert!(v.iter().enumerate().all(|(i, &x)| x as usize == i));
         let sums = par_ranges(10, 3, |r| r.sum::<usize>());
         assert_eq!(sums, vec![3, 12, 21, 9]);
+    }
+
+    #[test]
+    fn every_index_runs_once_when_taken_from_both_ends() {
+        // The caller takes indices from the front and helpers from the back: they meet once.
+        for count in [2, 3, 17, 5000] {
+            let runs: Vec<std::sync::atomic::AtomicU32> = (0..count).map(|_| std::sync::atomic::AtomicU32::new(0)).collect();
+            for_each_index(count, &|i| {
+                runs[i].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1), "{count}");
+        }
     }
 }
