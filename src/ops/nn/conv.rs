@@ -5,10 +5,12 @@
 //! Forward: output rows (one per batch element and output position) are cut into tiles; each
 //! tile gathers its input windows into a small im2col scratch buffer (reused per thread; tap-major
 //! for one channel per group) and multiplies it by the kernel with one single-threaded gemm per
-//! group, or with the register-blocked narrow kernel when a row has at most 16 values; tiles run
+//! group, or with the register-blocked narrow kernel when a row has at most 16 values (which
+//! reads the windows straight from the input when none reaches into the padding); tiles run
 //! in parallel. Pointwise convolutions (1×…×1 kernel, stride 1, no padding, one group) are one
 //! gemm; f32 3×3 stride-1 convolutions over enough tiles take Winograd F(2×2, 3×3) (`winograd`).
-//! `conv_max_pool` (inference) pools each tile's lines as soon as they are computed.
+//! `conv_max_pool` (inference) pools each tile's lines as soon as they are computed, and the
+//! narrow kernel pools its register tiles before storing anything.
 //! Backward (one node): dz from the saved output, computed per tile right before use; dbias and
 //! dkernel = Σ colᵀ·dz over fixed row blocks (partials added in order: the same for any thread
 //! count), and dx = col2im(dz·kernelᵀ), one batch element per task so no two tasks touch the
@@ -247,51 +249,130 @@ pub(super) fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
     }
 }
 
-/// `out[i] = col[i]·w` (+ bias, relu when `relu`) for the rows of a narrow im2col matrix (width
-/// ≤ 16, see `Geom::is_narrow`) given tap-major (`colt[t * rows + i]`, see `im2col_t`), where
-/// the gemm crate's blocking costs more than the product. The
-/// accumulators of four rows stay in registers across the few taps (accumulating in the output
-/// rows instead stalls on store-to-load forwarding at every tap). f32 sums take one fused
-/// multiply-add per tap in every path (`mul_add` in the scalar one), so all paths give the same
-/// bits; f64 has only the scalar path and keeps separate roundings (a software `fma` would be
-/// slow). The bias is added after the sum and relu keeps NaN, as the epilogue does.
-fn narrow_rows<T: Float>(colt: &[T], width: usize, w: &[T], o: usize, out: &mut [T], bias: &[T], relu: bool) {
-    let rows = out.len() / o.max(1);
-    assert!(colt.len() >= rows * width && w.len() >= width * o && (bias.is_empty() || bias.len() >= o), "narrow conv: buffers too short");
+/// Where `narrow_rows` reads its inputs: value (row i, tap t) is `values[rows[i] + taps[t]]`:
+/// the input itself (`rows`: each output's window origin, `taps`: offsets within a window) when
+/// every window is inside it, else a tap-major im2col matrix (see `im2col_t`).
+struct NarrowSource<'a, T> {
+    values: &'a [T],
+    rows: Vec<usize>,
+    taps: Vec<usize>,
+}
+
+/// Input offset of the first tap's first channel of each output row's window (windows inside
+/// the input), counted along the rows without a division per row.
+fn window_origins(g: &Geom, rows: std::ops::Range<usize>) -> Vec<usize> {
+    let (in1, in2) = (g.input[1], g.input[2]);
+    let p = g.positions();
+    let (mut n, q) = (rows.start / p, rows.start % p);
+    let (mut o0, mut o1, mut o2) = (q / (g.out[1] * g.out[2]), (q / g.out[2]) % g.out[1], q % g.out[2]);
+    let sample = g.sample_len();
+    let mut origins = Vec::with_capacity(rows.len());
+    for _ in rows {
+        origins.push(n * sample + ((o0 * g.stride[0] * in1 + o1 * g.stride[1]) * in2 + o2 * g.stride[2]) * g.c);
+        o2 += 1;
+        if o2 == g.out[2] {
+            o2 = 0;
+            o1 += 1;
+            if o1 == g.out[1] {
+                o1 = 0;
+                o0 += 1;
+                if o0 == g.out[0] {
+                    o0 = 0;
+                    n += 1;
+                }
+            }
+        }
+    }
+    origins
+}
+
+/// `window_origins` of the convolution outputs that pooled lines `lines` (of `q1` per sample,
+/// `q2` positions each) take their max over, window by window: p1 × p2 positions, stride = window,
+/// in the order `pool` visits them.
+fn pooled_window_origins(g: &Geom, p1: usize, p2: usize, q1: usize, q2: usize, lines: std::ops::Range<usize>) -> Vec<usize> {
+    // Input offsets of one output line down and one output position along.
+    let (down, along, sample) = (g.stride[1] * g.input[2] * g.c, g.stride[2] * g.c, g.sample_len());
+    let mut origins = Vec::with_capacity(lines.len() * q2 * p1 * p2);
+    for line in lines {
+        let first = (line / q1) * sample + (line % q1) * p1 * down;
+        for j in 0..q2 {
+            let window = first + j * p2 * along;
+            for a in 0..p1 {
+                origins.extend((0..p2).map(|b| window + a * down + b * along));
+            }
+        }
+    }
+    origins
+}
+
+/// Offset of each tap (kernel position, then channel: the kernel's row order) from its window's
+/// origin, for one group.
+fn tap_offsets(g: &Geom) -> Vec<usize> {
+    let (in1, in2, cg) = (g.input[1], g.input[2], g.cg());
+    let mut taps = Vec::with_capacity(g.width());
+    for k0 in 0..g.k[0] {
+        for k1 in 0..g.k[1] {
+            for k2 in 0..g.k[2] {
+                let at = ((k0 * g.dil[0] * in1 + k1 * g.dil[1]) * in2 + k2 * g.dil[2]) * g.c;
+                taps.extend((0..cg).map(|ch| at + ch));
+            }
+        }
+    }
+    taps
+}
+
+/// `out[i] = relu?(row i of the source · w + bias)` for a narrow convolution (at most 16 taps ×
+/// channels, see `Geom::is_narrow`), where the gemm crate's blocking costs more than the
+/// product; with `win` > 1 (2 or 4) each output row is the max (`pool::max_step`, in row order)
+/// of `win` consecutive rows: a max pooling whose windows' positions the source lists in order.
+/// The accumulators of a tile of rows stay in registers across the few taps (accumulating in
+/// the output rows instead stalls on store-to-load forwarding at every tap). f32 sums take one
+/// fused multiply-add per tap in every path (`mul_add` in the scalar one), so all paths give the
+/// same bits; f64 has only the scalar path and keeps separate roundings (a software `fma` would
+/// be slow). The bias is added after the sum and relu keeps NaN, as the epilogue does.
+fn narrow_rows<T: Float>(src: &NarrowSource<'_, T>, w: &[T], o: usize, out: &mut [T], bias: &[T], relu: bool, win: usize) {
+    assert!(matches!(win, 1 | 2 | 4), "narrow conv: pooling windows of 1, 2 or 4 positions");
+    let rows = out.len() / o.max(1) * win;
+    let width = src.taps.len();
+    let reach = src.rows.iter().max().copied().unwrap_or(0) + src.taps.iter().max().copied().unwrap_or(0);
+    assert!(src.rows.len() >= rows && (rows == 0 || width == 0 || reach < src.values.len()) && w.len() >= width * o && (bias.is_empty() || bias.len() >= o), "narrow conv: buffers too short");
     #[cfg(target_arch = "x86_64")]
     if std::mem::size_of::<T>() == 4 && crate::runtime::simd::avx2() {
         let bias = if bias.is_empty() { None } else { Some(bias.as_ptr().cast::<f32>()) };
-        // SAFETY: T is f32 (4 bytes, Float); the sizes were checked above; the CPU has AVX2+FMA
-        // (and AVX-512 when `avx512()`).
+        // SAFETY: T is f32 (4 bytes, Float); every value read is inside `src.values` and the
+        // other sizes were checked above; the CPU has AVX2+FMA (and AVX-512 when `avx512()`).
         unsafe {
-            let (c, w, out) = (colt.as_ptr().cast::<f32>(), w.as_ptr().cast::<f32>(), out.as_mut_ptr().cast::<f32>());
+            let (v, w, out) = (src.values.as_ptr().cast::<f32>(), w.as_ptr().cast::<f32>(), out.as_mut_ptr().cast::<f32>());
             if crate::runtime::simd::avx512() {
-                narrow_avx512(c, rows, width, w, o, out, bias, relu);
+                narrow_avx512(v, src.rows.as_ptr(), rows, src.taps.as_ptr(), width, w, o, out, bias, relu, win);
             } else {
-                narrow_avx2(c, rows, width, w, o, out, bias, relu);
+                narrow_avx2(v, src.rows.as_ptr(), rows, src.taps.as_ptr(), width, w, o, out, bias, relu, win);
             }
         }
         return;
     }
-    for (i, row) in out.chunks_exact_mut(o).enumerate() {
+    for (q, row) in out.chunks_exact_mut(o).enumerate() {
         for (j, y) in row.iter_mut().enumerate() {
-            let mut acc = T::zero();
-            for t in 0..width {
-                if std::mem::size_of::<T>() == 4 {
-                    acc = colt[t * rows + i].mul_add(w[t * o + j], acc);
-                } else {
-                    acc += colt[t * rows + i] * w[t * o + j];
+            let mut best = T::neg_infinity();
+            for i in q * win..(q + 1) * win {
+                let mut acc = T::zero();
+                for (t, &tap) in src.taps.iter().enumerate() {
+                    let v = src.values[src.rows[i] + tap];
+                    if std::mem::size_of::<T>() == 4 {
+                        acc = v.mul_add(w[t * o + j], acc);
+                    } else {
+                        acc += v * w[t * o + j];
+                    }
                 }
-            }
-            if relu {
                 if !bias.is_empty() {
                     acc += bias[j];
                 }
-                if acc < T::zero() {
+                if relu && acc < T::zero() {
                     acc = T::zero();
                 }
+                best = super::pool::max_step(best, acc);
             }
-            *y = acc;
+            *y = best;
         }
     }
 }
@@ -299,22 +380,26 @@ fn narrow_rows<T: Float>(colt: &[T], width: usize, w: &[T], o: usize, out: &mut 
 /// The vector paths of `narrow_rows`, written once over a lane type: tiles of `R` rows × `J`
 /// vectors of outputs, so each tap's weights are loaded once per tile and `R·J` independent sums
 /// hide the add latency (a tile of 4 rows × 1 vector was bound by its 4 dependent chains).
+/// `$max_step(m, v)`: `pool::max_step` on vectors (v where v > m or v is NaN, else m).
 #[cfg(target_arch = "x86_64")]
 macro_rules! narrow_kernel {
-    ($name:ident, $feature:literal, $lanes:expr, $rows:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $fma:path, $add:path, $max:path, $mask_load:expr, $mask_store:expr) => {
+    ($name:ident, $feature:literal, $lanes:expr, $rows:expr, $vec:ty, $zero:expr, $set1:path, $load:path, $store:path, $fma:path, $add:path, $max:path, $max_step:expr, $mask_load:expr, $mask_store:expr) => {
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $name(col: *const f32, rows: usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool) {
-            /// Rows `i..i + R`, output vectors starting at column `j` (the last may be partial).
+        unsafe fn $name(src: *const f32, row_at: *const usize, rows: usize, tap_at: *const usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool, win: usize) {
+            /// Rows `i..i + R` (whole pooling windows of `win` rows), output vectors starting at
+            /// column `j` (the last may be partial).
             #[inline(always)]
-            unsafe fn tile<const R: usize, const J: usize>(col: *const f32, rows: usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool, i: usize, j: usize) {
+            unsafe fn tile<const R: usize, const J: usize>(src: *const f32, row_at: *const usize, tap_at: *const usize, width: usize, w: *const f32, o: usize, out: *mut f32, bias: Option<*const f32>, relu: bool, win: usize, i: usize, j: usize) {
                 let lanes: [usize; J] = std::array::from_fn(|v| (o - j - v * $lanes).min($lanes));
                 let load = |p: *const f32, lanes: usize| if lanes == $lanes { $load(p) } else { $mask_load(p, lanes) };
+                let starts: [*const f32; R] = std::array::from_fn(|r| src.add(*row_at.add(i + r)));
                 let mut acc = [[$zero; J]; R];
                 for t in 0..width {
                     let wv: [$vec; J] = std::array::from_fn(|v| load(w.add(t * o + j + v * $lanes), lanes[v]));
+                    let tap = *tap_at.add(t);
                     for r in 0..R {
-                        let a = $set1(*col.add(t * rows + i + r));
+                        let a = $set1(*starts[r].add(tap));
                         for v in 0..J {
                             acc[r][v] = $fma(a, wv[v], acc[r][v]);
                         }
@@ -322,26 +407,30 @@ macro_rules! narrow_kernel {
                 }
                 for v in 0..J {
                     let col_j = j + v * $lanes;
-                    // Bias then max(0, v), which returns v when v is NaN, like the epilogue's
-                    // `if v < 0 { v = 0 }`; other activations are left to the epilogue.
-                    let b = match bias {
-                        Some(b) if relu => Some(load(b.add(col_j), lanes[v])),
-                        _ => None,
-                    };
-                    for r in 0..R {
-                        let mut y = acc[r][v];
-                        if relu {
+                    // Bias, then max(0, v), which returns v when v is NaN, like the epilogue's
+                    // `if v < 0 { v = 0 }`.
+                    let b = bias.map(|b| load(b.add(col_j), lanes[v]));
+                    let mut r = 0;
+                    while r < R {
+                        let mut best = $zero;
+                        for k in 0..win {
+                            let mut y = acc[r + k][v];
                             if let Some(b) = b {
                                 y = $add(y, b);
                             }
-                            y = $max($zero, y);
+                            if relu {
+                                y = $max($zero, y);
+                            }
+                            // The first of a window is its running max (max_step(-inf, y) = y).
+                            best = if k == 0 { y } else { $max_step(best, y) };
                         }
-                        let dst = out.add((i + r) * o + col_j);
+                        let dst = out.add((i + r) / win * o + col_j);
                         if lanes[v] == $lanes {
-                            $store(dst, y);
+                            $store(dst, best);
                         } else {
-                            $mask_store(dst, y, lanes[v]);
+                            $mask_store(dst, best, lanes[v]);
                         }
+                        r += win;
                     }
                 }
             }
@@ -351,26 +440,36 @@ macro_rules! narrow_kernel {
                 let mut i = 0;
                 while i + $rows <= rows {
                     if two {
-                        tile::<{ $rows }, 2>(col, rows, width, w, o, out, bias, relu, i, j);
+                        tile::<{ $rows }, 2>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
                     } else {
-                        tile::<{ $rows }, 1>(col, rows, width, w, o, out, bias, relu, i, j);
+                        tile::<{ $rows }, 1>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
                     }
                     i += $rows;
                 }
-                // Row tiles of 4 before single rows (a 52-row task of the fused conv+pool has 4 left).
+                // Row tiles of 4 before smaller ones (a 52-row task of the fused conv+pool has 4
+                // left); rows come in whole windows, so 2-row tiles for windows of 2, then single
+                // rows (windows of 1).
                 while $rows > 4 && i + 4 <= rows {
                     if two {
-                        tile::<4, 2>(col, rows, width, w, o, out, bias, relu, i, j);
+                        tile::<4, 2>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
                     } else {
-                        tile::<4, 1>(col, rows, width, w, o, out, bias, relu, i, j);
+                        tile::<4, 1>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
                     }
                     i += 4;
                 }
+                while win <= 2 && i + 2 <= rows {
+                    if two {
+                        tile::<2, 2>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
+                    } else {
+                        tile::<2, 1>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
+                    }
+                    i += 2;
+                }
                 for i in i..rows {
                     if two {
-                        tile::<1, 2>(col, rows, width, w, o, out, bias, relu, i, j);
+                        tile::<1, 2>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
                     } else {
-                        tile::<1, 1>(col, rows, width, w, o, out, bias, relu, i, j);
+                        tile::<1, 1>(src, row_at, tap_at, width, w, o, out, bias, relu, win, i, j);
                     }
                 }
                 j += if two { 2 * $lanes } else { $lanes };
@@ -396,6 +495,7 @@ narrow_kernel!(
     _mm512_fmadd_ps,
     _mm512_add_ps,
     _mm512_max_ps,
+    |m, v| _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, m) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v), m, v),
     crate::runtime::simd::load_tail16,
     crate::runtime::simd::store_tail16
 );
@@ -414,6 +514,7 @@ narrow_kernel!(
     _mm256_fmadd_ps,
     _mm256_add_ps,
     _mm256_max_ps,
+    |m, v| _mm256_blendv_ps(m, v, _mm256_or_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(v, m), _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v))),
     crate::runtime::simd::load_tail8,
     crate::runtime::simd::store_tail8
 );
@@ -658,10 +759,17 @@ fn conv_rows<T: Float>(x: &[T], w: &[T], bias: &[T], g: &Geom, act: Activation, 
     if g.is_narrow() {
         // Bias + relu are applied inside the kernel; other activations by the epilogue.
         let relu = act == Activation::Relu;
-        im2col_t(x, g, r0..r0 + m, 0, col);
-        narrow_rows(&col[..m * width], width, w, o, out, bias, relu);
-        if fused && !relu {
-            out.chunks_mut(o).for_each(|row| epilogue(row, bias, act));
+        let src = if g.windows_inside() {
+            // Taps read straight from the input: no copy into an im2col matrix.
+            NarrowSource { values: x, rows: window_origins(g, r0..r0 + m), taps: tap_offsets(g) }
+        } else {
+            im2col_t(x, g, r0..r0 + m, 0, col);
+            NarrowSource { values: &col[..m * width], rows: (0..m).collect(), taps: (0..width).map(|t| t * m).collect() }
+        };
+        narrow_rows(&src, w, o, out, bias, relu, 1);
+        if fused && !matches!(act, Activation::Relu | Activation::Linear) {
+            // The bias is in: the activation alone.
+            out.chunks_mut(o).for_each(|row| epilogue(row, &[], act));
         }
         return;
     }
@@ -718,7 +826,17 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
         let (line_len, rows_per_line) = (q2 * o, p[1] * n2);
         let lines_per_task = (g.tile_rows() / rows_per_line).max(1);
         let mut out = if winograd_pools { super::winograd::forward(&xs, &ws, Some(&kernel), bias_vals, &g, activation, true) } else { uninit_vec::<T>(g.n * q1 * line_len) };
-        if !winograd_pools && !out.is_empty() {
+        let win = p[1] * p[2];
+        if !winograd_pools && !out.is_empty() && g.is_narrow() && g.windows_inside() && matches!(activation, Activation::Linear | Activation::Relu) && matches!(win, 1 | 2 | 4) {
+            // The narrow kernel reads the windows straight from the input and pools its
+            // register tiles: the convolution's output is never stored.
+            let taps = tap_offsets(&g);
+            par_chunks_mut(&mut out, lines_per_task * line_len, |start, lines| {
+                let first = start / line_len;
+                let src = NarrowSource { values: &xs, rows: pooled_window_origins(&g, p[1], p[2], q1, q2, first..first + lines.len() / line_len), taps: taps.clone() };
+                narrow_rows(&src, &ws, o, lines, bias_vals, activation == Activation::Relu, win);
+            });
+        } else if !winograd_pools && !out.is_empty() {
             par_chunks_mut(&mut out, lines_per_task * line_len, |start, lines| {
                 with_scratch(lines_per_task * rows_per_line * (width + o), |scratch: &mut [T]| {
                     let (col, conv_out) = scratch.split_at_mut(lines_per_task * rows_per_line * width);
@@ -999,6 +1117,13 @@ mod tests {
             // Batches whose tasks take several pooled lines, in runs that cross samples.
             (vec![16, 9, 9, 1], vec![3, 3, 1, 20], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
             (vec![12, 8, 7, 5], vec![3, 3, 5, 6], spec(2, 1, 1, (0, 0), 1), vec![2, 2]),
+            // Narrow kernels reading the input directly and pooling in registers: strides,
+            // dilation, windows of 2 positions (1-D, 1 × 2, 2 × 1), filters past two vectors,
+            // and a 3 × 3 window (conv rows then pooling).
+            (vec![3, 11, 12, 2], vec![2, 2, 2, 40], spec(2, 2, 1, (0, 0), 1), vec![1, 2]),
+            (vec![2, 12, 11, 1], vec![3, 2, 1, 33], spec(2, 1, 2, (0, 0), 1), vec![2, 1]),
+            (vec![4, 17, 3], vec![3, 3, 7], spec(1, 1, 1, (0, 0), 1), vec![2]),
+            (vec![2, 13, 13, 1], vec![3, 3, 1, 16], spec(2, 1, 1, (0, 0), 1), vec![3, 3]),
         ];
         for (xs, ks, s, pool) in cases {
             let (x, w, b) = (rand64(&xs, 40), rand64(&ks, 41), rand64(&[*ks.last().unwrap()], 42));
@@ -1012,9 +1137,26 @@ mod tests {
                 }
             }
         }
-        // Tasks of several pooled lines or one: the same bits for any thread count and SIMD path.
+        // Tasks of several pooled lines or one: the same bits for any thread count and SIMD path
+        // (f32: the gemm path, and the narrow kernel pooling in registers).
         let (x, w, b) = (rand64(&[16, 9, 9, 3], 43), rand64(&[3, 3, 3, 8], 44), rand64(&[8], 45));
         assert_same_for_any_thread_count_and_simd_path(|| vals(&conv_max_pool(&x, &w, Some(&b), &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[2, 2]).unwrap()));
+        let (x, w, b) = (f32s(&rand64(&[16, 28, 28, 1], 46)), f32s(&rand64(&[3, 3, 1, 40], 47)), f32s(&rand64(&[40], 48)));
+        for act in [Activation::Relu, Activation::Linear] {
+            assert_same_for_any_thread_count_and_simd_path(|| vals(&conv_max_pool(&x, &w, Some(&b), &spec(2, 1, 1, (0, 0), 1), act, &[2, 2]).unwrap()));
+        }
+        // A NaN input reaches exactly the pooled outputs whose windows' convolutions read it, also
+        // where it is not the first of a window (conv outputs 3..=5 read it: windows 1 and 2).
+        let mut xv = vec![0.5f32; 9 * 9];
+        xv[5 * 9 + 5] = f32::NAN;
+        let x = Tensor::from_vec(xv, &[1, 9, 9, 1]).unwrap();
+        let (w, b) = (f32s(&rand64(&[3, 3, 1, 20], 49)), f32s(&rand64(&[20], 50)));
+        let want = crate::ops::pool(&conv(&x, &w, Some(&b), &spec(2, 1, 1, (0, 0), 1), Activation::Relu).unwrap(), &[2, 2], &[2, 2], &[(0, 0), (0, 0)], crate::ops::PoolMode::Max).unwrap();
+        let got = vals(&conv_max_pool(&x, &w, Some(&b), &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[2, 2]).unwrap());
+        assert_eq!(got.iter().filter(|v| v.is_nan()).count(), 4 * 20, "pooled outputs 1..=2 squared");
+        assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), vals(&want).iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        // ... on every SIMD path (NaN as a number, so that equal results compare equal).
+        assert_same_for_any_thread_count_and_simd_path(|| vals(&conv_max_pool(&x, &w, Some(&b), &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[2, 2]).unwrap()).iter().map(|&v| if v.is_nan() { f64::MAX } else { v }).collect());
         // A window larger than the conv output: the pooling's error.
         assert!(conv_max_pool(&rand64(&[1, 4, 4, 1], 1), &rand64(&[3, 3, 1, 2], 2), None, &spec(2, 1, 1, (0, 0), 1), Activation::Relu, &[3, 3]).is_err());
     }
