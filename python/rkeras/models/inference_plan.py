@@ -97,8 +97,10 @@ class _Plan:
         self.dtype = input_tensor.dtype if input_tensor.dtype in ("float32", "float64") else None
         self.np_dtype = np.dtype(input_tensor.dtype)
         self.shape = tuple(input_tensor.shape)
-        # The non-batch dimensions the input must have.
+        # The non-batch dimensions the input must have; when all are known, the input's shape
+        # after the batch dimension must equal `tail` (one tuple comparison).
         self.known = [(i, size) for i, size in enumerate(self.shape) if i > 0 and size is not None]
+        self.tail = self.shape[1:] if len(self.known) == len(self.shape) - 1 else None
         self.output_slots = output_slots
         self.outputs_struct = outputs_struct
         self.slot_count = 1 + sum(len(outs) for _, _, outs in steps)
@@ -120,7 +122,10 @@ class _Plan:
         else:
             x = _to_tensor(x, self.dtype)
         shape = x.shape
-        if len(shape) != len(self.shape) or any(shape[i] != size for i, size in self.known):
+        if self.tail is not None:
+            if shape[1:] != self.tail or not shape:
+                return SKIP
+        elif len(shape) != len(self.shape) or any(shape[i] != size for i, size in self.known):
             return SKIP
         return self.run_tensor(x)
 

@@ -5,7 +5,7 @@ import inspect
 import json
 
 from rkeras import ops
-from rkeras.layers.layer import Layer, _call_context, current_training
+from rkeras.layers.layer import Layer, _call_context
 from rkeras.models.inference_plan import SKIP, inference_plan
 from rkeras.trainers.trainer import Trainer
 
@@ -60,14 +60,16 @@ class Model(Trainer, Layer):
     def __call__(self, *args, **kwargs):
         # Inference calls of Sequential/functional models of built-in layers take the lean path
         # (models/inference_plan.py), which gives what the generic path would.
-        if len(args) == 1 and kwargs.keys() <= {"training"} and not kwargs.get("training") and not current_training():
-            plan = inference_plan(self)
-            if plan is not None:
-                out = plan.run(args[0])
-                if out is not SKIP:
-                    if not _call_context():
-                        self._clear_losses()
-                    return out
+        if len(args) == 1 and (not kwargs or (len(kwargs) == 1 and not kwargs.get("training", True))):
+            stack = _call_context()  # not inside a training-mode call (`current_training()`)
+            if not (stack and stack[-1]):
+                plan = inference_plan(self)
+                if plan is not None:
+                    out = plan.run(args[0])
+                    if out is not SKIP:
+                        if not stack:
+                            self._clear_losses()
+                        return out
         return Layer.__call__(self, *args, **kwargs)
 
     # ----- structure -----------------------------------------------------------------------------
