@@ -84,6 +84,9 @@ const MAX_CACHED_FLOATS: usize = 1 << 18;
 /// a new buffer and misses.
 struct CachedKernel {
     source: Box<dyn Any + Send + Sync>,
+    /// Where the kernel's values start, and how many: 9 taps of channels × filters, each tap a
+    /// flat block the transform does not mix, so any split into channels and filters (another
+    /// view of the same values) has the same transform.
     at: usize,
     len: usize,
     u: Arc<dyn Any + Send + Sync>,
