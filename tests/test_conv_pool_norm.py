@@ -234,6 +234,39 @@ def test_gradients_through_a_winograd_forward_match_the_direct_path():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
+def test_batch_one_winograd_predictions_follow_weight_updates():
+    # Inference keeps Winograd's transformed kernels between calls (batch 1: 25 pooled tiles);
+    # a training step, set_weights and assign each give the next prediction the new weights.
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1, 12, 12, 8)).astype("float32")
+    model = rkeras.Sequential([rkeras.Input((12, 12, 8)), layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse")
+    conv, dense = model.layers[0], model.layers[-1]
+
+    def reference():
+        kernel, bias = (np.asarray(v, dtype="float64") for v in conv.weights)
+        h = pool_reference(np.maximum(conv_reference(x.astype("float64"), kernel, (1, 1), "valid", (1, 1), 1) + bias, 0), (2, 2), (2, 2), "valid", "max")
+        w, b = (np.asarray(v, dtype="float64") for v in dense.weights)
+        return h.reshape(1, -1) @ w + b
+
+    def check():
+        for _ in range(2):  # the second call takes the cached transform
+            np.testing.assert_allclose(model.predict_on_batch(x), reference(), rtol=1e-4, atol=1e-4)
+
+    check()
+    before = np.asarray(conv.kernel).copy()
+    model.train_on_batch(x, np.ones((1, 3), "float32"))
+    assert not np.array_equal(np.asarray(conv.kernel), before)
+    check()
+    new_kernel = rng.normal(size=(3, 3, 8, 16)).astype("float32")
+    conv.set_weights([new_kernel, np.full(16, 0.1, "float32")])
+    check()
+    new_kernel[0, 0, 0, :] += 5.0  # the layer holds its own copy
+    check()
+    conv.kernel.assign(new_kernel)
+    check()
+
+
 # ---- layer contract ---------------------------------------------------------------------
 
 LAYER_CASES = [
