@@ -255,7 +255,7 @@ pub(super) fn copy_channels<T: Copy>(dst: &mut [T], src: &[T]) {
 struct NarrowSource<'a, T> {
     values: &'a [T],
     rows: Vec<usize>,
-    taps: Vec<usize>,
+    taps: std::borrow::Cow<'a, [usize]>,
 }
 
 /// Input offset of the first tap's first channel of each output row's window (windows inside
@@ -757,14 +757,14 @@ fn conv_rows<T: Float>(x: &[T], w: &[T], bias: &[T], g: &Geom, act: Activation, 
     let m = out.len() / o;
     let fused = !bias.is_empty() || act != Activation::Linear;
     if g.is_narrow() {
-        // Bias + relu are applied inside the kernel; other activations by the epilogue.
+        // Bias and relu are applied inside the kernel; other activations by the epilogue.
         let relu = act == Activation::Relu;
         let src = if g.windows_inside() {
             // Taps read straight from the input: no copy into an im2col matrix.
-            NarrowSource { values: x, rows: window_origins(g, r0..r0 + m), taps: tap_offsets(g) }
+            NarrowSource { values: x, rows: window_origins(g, r0..r0 + m), taps: tap_offsets(g).into() }
         } else {
             im2col_t(x, g, r0..r0 + m, 0, col);
-            NarrowSource { values: &col[..m * width], rows: (0..m).collect(), taps: (0..width).map(|t| t * m).collect() }
+            NarrowSource { values: &col[..m * width], rows: (0..m).collect(), taps: (0..width).map(|t| t * m).collect::<Vec<_>>().into() }
         };
         narrow_rows(&src, w, o, out, bias, relu, 1);
         if fused && !matches!(act, Activation::Relu | Activation::Linear) {
@@ -833,7 +833,7 @@ pub fn conv_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &
             let taps = tap_offsets(&g);
             par_chunks_mut(&mut out, lines_per_task * line_len, |start, lines| {
                 let first = start / line_len;
-                let src = NarrowSource { values: &xs, rows: pooled_window_origins(&g, p[1], p[2], q1, q2, first..first + lines.len() / line_len), taps: taps.clone() };
+                let src = NarrowSource { values: &xs, rows: pooled_window_origins(&g, p[1], p[2], q1, q2, first..first + lines.len() / line_len), taps: taps.as_slice().into() };
                 narrow_rows(&src, &ws, o, lines, bias_vals, activation == Activation::Relu, win);
             });
         } else if !winograd_pools && !out.is_empty() {
